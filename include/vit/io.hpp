@@ -1,0 +1,4 @@
+// Input/output: safetensors checkpoints.
+#pragma once
+
+#include "vit/io/safetensors.hpp"
