@@ -1,0 +1,17 @@
+// Eigen maps over raw row-major buffers: the only way the CPU backend talks to Eigen.
+#pragma once
+
+#include <Eigen/Core>
+
+namespace vit::cpu::detail {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowVector = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+using MatrixMap = Eigen::Map<RowMatrix>;
+using ConstMatrixMap = Eigen::Map<const RowMatrix>;
+using ConstRowVectorMap = Eigen::Map<const RowVector>;
+// A row-major matrix whose rows are `stride` floats apart (a column block of a wider matrix).
+using StridedMatrixMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+using ConstStridedMatrixMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+
+}  // namespace vit::cpu::detail
