@@ -1,0 +1,7 @@
+// Models: configuration and presets, checkpoint naming, the ViT/DeiT model and its loaders.
+#pragma once
+
+#include "vit/model/checkpoint.hpp"
+#include "vit/model/config.hpp"
+#include "vit/model/hf_config.hpp"
+#include "vit/model/vision_transformer.hpp"

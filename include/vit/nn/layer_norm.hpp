@@ -1,0 +1,23 @@
+// LayerNorm over the embedding dimension; eps comes from the checkpoint (timm 1e-6, HF 1e-12).
+#pragma once
+
+#include "vit/core/tensor.hpp"
+#include "vit/cpu/layer_norm.hpp"
+#include "vit/nn/backend.hpp"
+
+namespace vit::nn {
+
+template <typename T>
+struct LayerNorm {
+  TensorView<const T> weight;  // [D]
+  TensorView<const T> bias;    // [D]
+  float eps = 1e-6f;
+
+  // x, y: [M, D] (may be the same tensor).
+  void forward(const Context& context, TensorView<const T> x, TensorView<T> y) const {
+    detail::require_cpu_float<T>(context, "LayerNorm");
+    if constexpr (std::is_same_v<T, float>) cpu::layer_norm(context, x, weight, bias, eps, y);
+  }
+};
+
+}  // namespace vit::nn
