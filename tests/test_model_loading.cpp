@@ -28,7 +28,8 @@ TEST_CASE("loading: a complete checkpoint loads with its config and by inference
   const auto tensors = random_checkpoint(config);
   const vit::Model model = vit::load_model(parse(tensors), config);
   CHECK(model.naming() == vit::CheckpointNaming::Timm);
-  VIT_REQUIRE_CLOSE(model.weight("blocks.1.mlp.fc2.weight"), vit::test::random_checkpoint(config).at("blocks.1.mlp.fc2.weight"), 0.0);
+  auto original = random_checkpoint(config);
+  VIT_REQUIRE_CLOSE(model.weight("blocks.1.mlp.fc2.weight"), original.at("blocks.1.mlp.fc2.weight"), 0.0);
 
   // embed_dim 48 is not a standard width, so the head count cannot be inferred...
   CHECK_THROWS_WITH(vit::load_model(parse(tensors)), Catch::Contains("heads"));
@@ -91,11 +92,11 @@ TEST_CASE("loading: a config that contradicts the weights is an error", "[model]
 
 TEST_CASE("loading: F16 and BF16 checkpoints load, integer weights do not", "[model][loading]") {
   const vit::ViTConfig config = small_config();
-  const auto tensors = random_checkpoint(config);
+  auto tensors = random_checkpoint(config);
   for (vit::DType dtype : {vit::DType::F16, vit::DType::BF16}) {
     INFO(vit::dtype_name(dtype));
     const vit::Model model = vit::load_model(vit::SafetensorsFile::parse(tensors.encode(dtype)), config);
-    const vit::Tensor<float>& original = vit::test::random_checkpoint(config).at("blocks.0.mlp.fc1.weight");
+    const vit::Tensor<float>& original = tensors.at("blocks.0.mlp.fc1.weight");
     const auto loaded = model.weight("blocks.0.mlp.fc1.weight");
     for (std::int64_t i = 0; i < original.numel(); ++i) {
       const float rounded = dtype == vit::DType::F16 ? vit::to_float(vit::to_half(original[i]))

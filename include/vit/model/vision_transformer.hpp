@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -172,11 +173,10 @@ class VisionTransformer {
                 actual, ", expected ", weight.shape, hint());
       total += weight.shape.numel();
     }
-    for (const auto& [name, source] : sources) {
-      const bool is_expected = std::any_of(expected.begin(), expected.end(),
-                                           [&](const ExpectedWeight& weight) { return weight.name == name; });
-      VIT_CHECK(is_expected, file.source(), ": unexpected tensor '", source.parts[0]->name, "'", hint());
-    }
+    std::set<std::string> expected_names;
+    for (const ExpectedWeight& weight : expected) expected_names.insert(weight.name);
+    for (const auto& [name, source] : sources)
+      VIT_CHECK(expected_names.count(name), file.source(), ": unexpected tensor '", source.parts[0]->name, "'", hint());
 
     arena_ = Tensor<T>::uninitialized({total});
     std::vector<float> staging;
