@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vit builds and tests with. Safe to re-run: does nothing when all
+# are present. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev)
+if [ "${1:-}" = "--with-fuzzing" ]; then packages+=(clang libclang-rt-14-dev); fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+run_as_root=()
+[ "$(id -u)" -eq 0 ] || run_as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${run_as_root[@]}" apt-get update -qq
+"${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
