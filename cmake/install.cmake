@@ -10,4 +10,5 @@ configure_package_config_file(cmake/vitConfig.cmake.in ${PROJECT_BINARY_DIR}/vit
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/vitConfigVersion.cmake COMPATIBILITY SameMinorVersion
                                  ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/vitConfig.cmake ${PROJECT_BINARY_DIR}/vitConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/third_party/Findstb.cmake ${PROJECT_SOURCE_DIR}/third_party/Findturbojpeg.cmake
         DESTINATION ${CMAKE_INSTALL_DATADIR}/vit/cmake)

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include <vit/io.hpp>
 #include <vit/model.hpp>
 
 #include "support.hpp"
@@ -36,4 +37,28 @@ TEST_CASE("real DeiT-tiny: logits and attention maps match timm", "[model][real]
   VIT_REQUIRE_CLOSE(result.features, expected.read_float("features"), tolerance::kModelLogits);
   VIT_REQUIRE_CLOSE(result.attentions[0], expected.read_float("attention.0"), tolerance::kModelProbabilities);
   VIT_REQUIRE_CLOSE(result.attentions[11], expected.read_float("attention.11"), tolerance::kModelProbabilities);
+}
+
+TEST_CASE("real DeiT-tiny classifies the eight shared images as expected", "[model][real][images]") {
+  const std::string weights = vit::test::shared_path("models/deit_tiny_patch16_224.safetensors");
+  const std::string images_dir = vit::test::shared_path("images");
+  if (weights.empty() || images_dir.empty()) {
+    WARN("SKIPPED: ../shared/models or ../shared/images is not present");
+    return;
+  }
+  // The expected top-1 classes listed in ../shared/models/README.md.
+  const std::vector<std::pair<std::string, int>> expected = {
+      {"tench.jpg", 0},     {"magpie.jpeg", 18}, {"cheetah.jpg", 293}, {"panda.jpeg", 388},
+      {"apple.jpg", 948},   {"both.png", 243},   {"dogbird.png", 161}, {"plane.png", 404}};
+  const vit::Model model = vit::load_model(weights);
+  const vit::Preprocessing preprocessing =
+      vit::preprocessing_for_checkpoint(weights, model.config(), model.naming());
+  std::vector<vit::Image> images;
+  for (const auto& [name, index] : expected) images.push_back(vit::load_image(images_dir + "/" + name));
+  const auto result = model.forward(vit::preprocess(images, preprocessing));  // one batched call
+  const auto top = vit::top_k(result.logits, 1);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO(expected[i].first);
+    CHECK(top[i][0].index == expected[i].second);
+  }
 }

@@ -68,6 +68,7 @@ TEST_CASE("safetensors: reading from disk, and a missing file", "[safetensors]")
   std::filesystem::remove(path);
   CHECK_THROWS_WITH(vit::SafetensorsFile::open("/nonexistent/model.safetensors"),
                     Catch::Contains("/nonexistent/model.safetensors") && Catch::Contains("cannot open"));
+  CHECK_THROWS_WITH(vit::SafetensorsFile::open(VIT_TEST_DATA_DIR), Catch::Contains("not a regular file"));
 }
 
 TEST_CASE("safetensors: truncated and lying files give clear errors", "[safetensors][errors]") {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "vit/model/checkpoint.hpp"
+#include "vit/model/classification.hpp"
 #include "vit/model/config.hpp"
 #include "vit/model/hf_config.hpp"
+#include "vit/model/preprocessing.hpp"
 #include "vit/model/vision_transformer.hpp"

@@ -14,10 +14,8 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +29,7 @@
 #include "vit/core/error.hpp"
 #include "vit/core/shape.hpp"
 #include "vit/core/tensor.hpp"
+#include "vit/io/read_file.hpp"
 
 namespace vit {
 
@@ -116,16 +115,7 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& source, const
 class SafetensorsFile {
  public:
   // Reads and validates a file; throws vit::Error naming the path on any problem.
-  static SafetensorsFile open(const std::string& path) {
-    std::ifstream stream(path, std::ios::binary | std::ios::ate);
-    VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
-    const std::streamoff size = stream.tellg();
-    VIT_CHECK(size >= 0, path, ": cannot determine the file size");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    stream.seekg(0);
-    VIT_CHECK(stream.read(reinterpret_cast<char*>(bytes.data()), size), path, ": read failed");
-    return parse(std::move(bytes), path);
-  }
+  static SafetensorsFile open(const std::string& path) { return parse(detail::read_file(path), path); }
 
   // Validates an in-memory file; `source` names it in error messages.
   static SafetensorsFile parse(std::vector<std::uint8_t> bytes, std::string source = "<memory>") {

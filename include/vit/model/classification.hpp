@@ -1,0 +1,87 @@
+// Turning logits into answers: softmax probabilities, top-k, and class labels from a file or from a
+// Hugging Face config's id2label.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vit/core/error.hpp"
+#include "vit/core/tensor.hpp"
+
+namespace vit {
+
+struct Prediction {
+  int index = 0;
+  float probability = 0;  // softmax over all classes
+  float logit = 0;
+};
+
+// logits: [B, C] → per image, the k most probable classes, most probable first (ties: lower index first).
+inline std::vector<std::vector<Prediction>> top_k(TensorView<const float> logits, int k) {
+  VIT_CHECK(logits.rank() == 2, "top_k: logits must be [B, C], got ", logits.shape());
+  const std::int64_t batch = logits.size(0), classes = logits.size(1);
+  k = int(std::min<std::int64_t>(std::max(k, 0), classes));
+  std::vector<std::vector<Prediction>> result(static_cast<std::size_t>(batch));
+  std::vector<int> order(static_cast<std::size_t>(classes));
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const float* row = logits.data() + b * classes;
+    const float max_logit = *std::max_element(row, row + classes);
+    double sum = 0;
+    for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(double(row[c]) - max_logit);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int a, int c) { return row[a] > row[c] || (row[a] == row[c] && a < c); });
+    for (int i = 0; i < k; ++i) {
+      const int index = order[std::size_t(i)];
+      result[std::size_t(b)].push_back({index, float(std::exp(double(row[index]) - max_logit) / sum), row[index]});
+    }
+  }
+  return result;
+}
+
+// One label per line (line n + 1 names class n), as in ImageNet's imagenet_classes.txt.
+inline std::vector<std::string> load_labels(const std::string& path) {
+  std::ifstream stream(path);
+  VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(stream, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    labels.push_back(line);
+  }
+  while (!labels.empty() && labels.back().empty()) labels.pop_back();  // a trailing newline is not a class
+  VIT_CHECK(!labels.empty(), path, ": no labels in the file");
+  return labels;
+}
+
+// Labels from a Hugging Face config.json's id2label ({"0": "tench", ...}); empty when it has none.
+inline std::vector<std::string> labels_from_hf_config(const std::string& path) {
+  std::ifstream stream(path);
+  VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
+  const nlohmann::json json = nlohmann::json::parse(stream, nullptr, false);
+  VIT_CHECK(!json.is_discarded() && json.is_object(), path, ": not a JSON object");
+  if (!json.contains("id2label") || !json["id2label"].is_object()) return {};
+  const auto& id2label = json["id2label"];
+  std::vector<std::string> labels(id2label.size());
+  for (const auto& [key, value] : id2label.items()) {
+    std::size_t used = 0;
+    long index = -1;
+    try {
+      index = std::stol(key, &used);
+    } catch (const std::exception&) {
+    }
+    VIT_CHECK(used == key.size() && index >= 0 && std::size_t(index) < labels.size() && value.is_string(), path,
+              ": id2label entry \"", key, "\" is not a class index below ", labels.size(), " with a string label");
+    labels[std::size_t(index)] = value.get<std::string>();
+  }
+  return labels;
+}
+
+}  // namespace vit
