@@ -65,6 +65,7 @@ TEST_CASE("preprocessing: output sizes and crop offsets follow torchvision and H
   CHECK(timm.resized_size(500, 470) == std::pair{272, 256});  // int(272.34)
   CHECK(timm.resized_size(1, 1000) == std::pair{256, 256000});
   CHECK(vit::timm_preprocessing(224, 0.9, {0, 0, 0}, {1, 1, 1}).resize_short == 248);
+  VIT_REQUIRE_ERROR(timm.resized_size(1, 1'000'000), Catch::Contains("1x1000000") && Catch::Contains("elongated"));
 
   using vit::detail::center_crop_offset;
   using Rounding = vit::CropRounding;

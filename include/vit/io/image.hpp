@@ -77,6 +77,7 @@ inline Image decode_jpeg(const std::uint8_t* data, std::size_t size, const std::
   VIT_CHECK(tjDecompressHeader3(jpeg.handle, data, static_cast<unsigned long>(size), &width, &height, &subsampling,
                                 &colorspace) == 0,
             source, ": not a readable JPEG (", jpeg.error(), ")");
+  VIT_CHECK(width > 0 && height > 0, source, ": not a readable JPEG (truncated before the frame header?)");
   check_image_size(source, width, height);
   VIT_CHECK(colorspace != TJCS_CMYK && colorspace != TJCS_YCCK, source, ": CMYK JPEGs are not supported");
   Image image;

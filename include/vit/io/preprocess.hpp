@@ -45,14 +45,18 @@ struct Preprocessing {
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet (timm DeiT, HF DeiT)
   std::array<float, 3> stddev{0.229f, 0.224f, 0.225f};
 
-  // Size of the image after resizing an image of the given size.
+  // Size of the image after resizing an image of the given size. Throws when a very elongated image
+  // (say 1×100000) would resize to more pixels than any decoded image may have.
   std::pair<int, int> resized_size(int width, int height) const {
     if (resize == ResizeMode::Exact) return {resize_width, resize_height};
     // torchvision: the short side becomes `resize_short`, the long side int(resize_short * long / short).
     const bool wide = width >= height;
     const int short_side = wide ? height : width, long_side = wide ? width : height;
-    const int scaled = int(double(resize_short) * double(long_side) / double(short_side));
-    return wide ? std::pair{scaled, resize_short} : std::pair{resize_short, scaled};
+    const double scaled = std::floor(double(resize_short) * double(long_side) / double(short_side));
+    VIT_CHECK(scaled * resize_short <= double(kMaxImagePixels), "preprocessing: a ", width, "x", height,
+              " image is too elongated: resizing its short side to ", resize_short, " needs ", scaled * resize_short,
+              " pixels, more than the limit of ", kMaxImagePixels);
+    return wide ? std::pair{int(scaled), resize_short} : std::pair{resize_short, int(scaled)};
   }
 
   int output_height(int resized_height) const { return center_crop ? crop_height : resized_height; }

@@ -1,0 +1,360 @@
+// classify: the command-line front end of vit. It parses arguments, asks the library to load a model,
+// decode and preprocess images and run them in batches, and prints the top classes of each image.
+// Everything that knows about ViTs lives in the library; this file only wires it together.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <vit/vit.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitFailure = 1;  // the model failed to load, or at least one image failed
+constexpr int kExitUsage = 2;    // the command line asks for something that cannot be done
+
+// A problem with the command line that only shows after parsing (an unknown preset, labels that do
+// not fit the model): reported like CLI11's own parse errors, with exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::string model, config, arch, labels, device = "cpu";
+  int top = 5;
+  int batch = 8;
+  int threads = vit::Context{}.threads;
+  bool json = false;
+  std::vector<std::string> inputs;
+};
+
+void define_options(CLI::App& app, Options& options) {
+  app.description(
+      "Classify images with a Vision Transformer (ViT or DeiT) checkpoint in .safetensors format, from timm or "
+      "Hugging Face. The architecture is read from the checkpoint (or from the config.json beside Hugging Face "
+      "weights) and each image is preprocessed the way the checkpoint's framework does it. Directories are searched "
+      "recursively for image files; for each image the most probable classes are printed, in input order. Exit "
+      "status: 0 when every image was classified, 1 when the model could not be loaded or any image failed "
+      "(the others are still classified), 2 for a usage error.");
+  app.footer(
+      "Examples:\n"
+      "  classify --model ../shared/models/deit_tiny_patch16_224.safetensors \\\n"
+      "           --labels ../shared/labels/imagenet_classes.txt ../shared/images/tench.jpg\n"
+      "  classify --model ../shared/models/deit_tiny_patch16_224.safetensors --top 1 --json ../shared/images\n");
+  app.add_option("--model", options.model, "Weights file (.safetensors), timm or Hugging Face naming")
+      ->required()
+      ->type_name("FILE");
+  auto* config = app.add_option("--config", options.config,
+                                "Hugging Face config.json giving the architecture (and labels from its id2label)")
+                     ->type_name("FILE");
+  auto* arch = app.add_option("--arch", options.arch,
+                              "Named architecture instead of reading it from the checkpoint, e.g. "
+                              "deit_tiny_patch16_224")
+                   ->type_name("NAME");
+  config->excludes(arch);
+  app.add_option("--labels", options.labels,
+                 "Class names, one per line (line 1 = class 0). Default: the id2label of a Hugging Face "
+                 "config.json, else class indices")
+      ->type_name("FILE");
+  app.add_option("--top", options.top, "How many classes to print per image")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--device", options.device, "Where to run: cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--batch", options.batch, "Images per forward pass")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "CPU threads (default: all hardware threads)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--json", options.json, "Print one JSON object per image and line instead of text");
+  app.add_option("IMAGE|DIR", options.inputs, "Image files, and directories searched recursively for image files")
+      ->required()
+      ->type_name("");
+}
+
+// Where a GPU backend plugs in: this is the one place that turns --device into a vit::Context.
+vit::Context make_context(const Options& options) {
+  vit::Context context;
+  context.threads = options.threads;
+  if (options.device == "cuda") {
+    // When include/vit/cuda/ provides a backend: set context.device = vit::Device::CUDA here and load the
+    // model's weights onto the device.
+    throw UsageError("--device cuda: the CUDA backend is not built yet; use --device cpu");
+  }
+  return context;
+}
+
+vit::Model load_model(const Options& options) {
+  if (!options.config.empty()) return vit::load_model(options.model, vit::load_hf_config(options.config));
+  if (!options.arch.empty()) {
+    vit::ViTConfig config;
+    try {
+      config = vit::preset(options.arch);
+    } catch (const vit::Error& error) {
+      throw UsageError(std::string("--arch: ") + error.what());  // a typo in a name, not a bad file
+    }
+    return vit::load_model(options.model, config);
+  }
+  return vit::load_model(options.model);  // architecture inferred, or from the config.json beside HF weights
+}
+
+// --labels, else an HF config's id2label (--config, or config.json beside HF weights), else none (indices).
+std::vector<std::string> load_labels(const Options& options, const vit::Model& model) {
+  std::vector<std::string> labels;
+  std::string source = options.labels;
+  if (!options.labels.empty()) {
+    labels = vit::load_labels(options.labels);
+  } else {
+    source = options.config;
+    const fs::path beside = fs::path(options.model).parent_path() / "config.json";
+    if (source.empty() && model.naming() == vit::CheckpointNaming::HuggingFace && fs::exists(beside))
+      source = beside.string();
+    if (!source.empty()) labels = vit::labels_from_hf_config(source);
+  }
+  const int classes = model.config().num_classes;
+  if (!labels.empty() && labels.size() != std::size_t(classes))
+    throw UsageError(source + " has " + std::to_string(labels.size()) + " labels but the model has " +
+                     std::to_string(classes) + " classes");
+  return labels;
+}
+
+// One path to classify; `error` is set when the input could not even be listed (an empty directory).
+struct Input {
+  std::string path;
+  std::string error;
+};
+
+// The extensions of the formats stb_image decodes (see vit/io/image.hpp), compared in lower case.
+bool has_image_extension(const fs::path& path) {
+  static const std::set<std::string> extensions{
+      ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tga", ".psd", ".pnm", ".ppm", ".pgm", ".hdr",
+  };
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return extensions.count(extension) > 0;
+}
+
+// Files named on the command line are taken as they are (a wrong extension is no reason to skip what the
+// user asked for); directories contribute their image files, sorted so that the output order is stable.
+std::vector<Input> expand_inputs(const std::vector<std::string>& arguments) {
+  std::vector<Input> inputs;
+  for (const std::string& argument : arguments) {
+    std::error_code error;
+    if (!fs::is_directory(argument, error)) {
+      inputs.push_back({argument, {}});
+      continue;
+    }
+    std::vector<fs::path> found;
+    fs::recursive_directory_iterator it(argument, fs::directory_options::skip_permission_denied, error), end;
+    for (; !error && it != end; it.increment(error)) {
+      std::error_code unreadable;  // an entry that cannot be examined (a broken link) is skipped, not fatal
+      if (it->is_regular_file(unreadable) && has_image_extension(it->path())) found.push_back(it->path());
+    }
+    std::sort(found.begin(), found.end());
+    for (const fs::path& path : found) inputs.push_back({path.string(), {}});
+    if (error)
+      inputs.push_back({argument, argument + ": cannot list the directory (" + error.message() + ")"});
+    else if (found.empty())
+      inputs.push_back({argument, argument + ": no image files in the directory"});
+  }
+  return inputs;
+}
+
+// Checked per image before batching, so that one image the preprocessing refuses (a 1×100000 strip
+// would resize to hundreds of millions of pixels) fails alone instead of taking its batch with it.
+void check_resize_size(const vit::Image& image, const vit::Preprocessing& preprocessing, const std::string& path) {
+  try {
+    (void)preprocessing.resized_size(image.width, image.height);
+  } catch (const vit::Error& error) {
+    throw vit::Error(path + ": " + error.what());
+  }
+}
+
+// The shortest decimal that reads back as the same float, so JSON shows 0.3172 rather than 0.31720000505447388.
+double shortest(float value) {
+  char text[32];
+  for (int digits = 6; digits < 9; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, double(value));
+    if (std::strtof(text, nullptr) == value) return std::strtod(text, nullptr);
+  }
+  return double(value);
+}
+
+// A single status line on stderr, redrawn in place; only when a person is watching the terminal.
+class Progress {
+ public:
+  Progress(std::size_t total, bool enabled) : total_(total), enabled_(enabled) {}
+  void show(std::size_t done) {
+    if (!enabled_) return;
+    constexpr std::size_t width = 30;
+    const std::size_t filled = total_ ? done * width / total_ : width;
+    std::string bar(filled, '=');
+    if (filled < width) bar += '>' + std::string(width - filled - 1, ' ');
+    line_ = "[" + bar + "] " + std::to_string(done) + "/" + std::to_string(total_) + " images";
+    std::cerr << '\r' << line_ << std::flush;
+  }
+  void clear() {
+    if (!enabled_ || line_.empty()) return;
+    std::cerr << '\r' << std::string(line_.size(), ' ') << '\r' << std::flush;
+    line_.clear();
+  }
+
+ private:
+  std::size_t total_;
+  bool enabled_;
+  std::string line_;
+};
+
+// One image's outcome, kept until its batch has run so that output follows input order.
+struct Entry {
+  std::string path;
+  std::string error;  // non-empty: this image failed
+  std::vector<vit::Prediction> top;
+};
+
+class Printer {
+ public:
+  Printer(std::vector<std::string> labels, bool json, int classes)
+      : labels_(std::move(labels)), json_(json), index_width_(int(std::to_string(std::max(classes - 1, 0)).size())) {}
+
+  // Prints one entry; returns false when it was a failure.
+  bool print(const Entry& entry) const {
+    if (!entry.error.empty()) {
+      std::cerr << "classify: error: " << entry.error << "\n";
+      if (json_) std::cout << dump({{"image", entry.path}, {"error", entry.error}}) << "\n";
+      return false;
+    }
+    if (json_) {
+      nlohmann::ordered_json top = nlohmann::ordered_json::array();
+      for (const vit::Prediction& p : entry.top)
+        top.push_back({{"index", p.index},
+                       {"label", label(p.index)},
+                       {"prob", shortest(p.probability)},
+                       {"logit", shortest(p.logit)}});
+      std::cout << dump({{"image", entry.path}, {"top", top}}) << "\n";
+      return true;
+    }
+    std::cout << entry.path << "\n";
+    for (const vit::Prediction& p : entry.top) {
+      char line[64];
+      std::snprintf(line, sizeof line, "  %6.2f%%  %*d", 100.0 * double(p.probability), index_width_, p.index);
+      std::cout << line << (labels_.empty() ? "" : "  " + labels_[std::size_t(p.index)]) << "\n";
+    }
+    return true;
+  }
+
+ private:
+  std::string label(int index) const { return labels_.empty() ? std::to_string(index) : labels_[std::size_t(index)]; }
+  // File names and label files need not be valid UTF-8; replace bad bytes rather than throw.
+  static std::string dump(const nlohmann::ordered_json& json) {
+    return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  }
+
+  std::vector<std::string> labels_;
+  bool json_;
+  int index_width_;  // digits of the largest class index, so that the columns line up
+};
+
+// Decodes images one by one and classifies them in batches: one preprocess and one forward call per batch.
+// Returns the number of failed inputs.
+std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& model, const Options& options,
+                         const vit::Context& context, const Printer& printer) {
+  const vit::Preprocessing preprocessing =
+      vit::preprocessing_for_checkpoint(options.model, model.config(), model.naming());
+  Progress progress(inputs.size(), isatty(STDERR_FILENO) && inputs.size() > std::size_t(options.batch));
+  std::vector<Entry> pending;       // everything since the last batch, failures included, in input order
+  std::vector<vit::Image> images;   // the decoded ones
+  std::vector<std::size_t> owners;  // owners[i]: the entry of images[i]
+  std::size_t done = 0, failures = 0;
+
+  const auto run_batch = [&] {
+    if (pending.empty()) return;
+    if (!images.empty()) {
+      try {
+        const vit::Tensor<float> batch = vit::preprocess(images, preprocessing, context);
+        const auto top = vit::top_k(model.forward(batch, {}, context).logits, options.top);
+        for (std::size_t i = 0; i < owners.size(); ++i) pending[owners[i]].top = top[i];
+      } catch (const std::exception& error) {  // e.g. out of memory: the whole batch fails, the run goes on
+        for (std::size_t owner : owners) pending[owner].error = pending[owner].path + ": " + error.what();
+      }
+    }
+    progress.clear();
+    for (const Entry& entry : pending) failures += printer.print(entry) ? 0 : 1;
+    std::cout.flush();
+    done += pending.size();
+    progress.show(done);
+    pending.clear();
+    images.clear();
+    owners.clear();
+  };
+
+  progress.show(0);
+  for (const Input& input : inputs) {
+    Entry entry{input.path, input.error, {}};
+    if (entry.error.empty()) {
+      try {
+        vit::Image image = vit::load_image(input.path);
+        check_resize_size(image, preprocessing, input.path);
+        owners.push_back(pending.size());
+        images.push_back(std::move(image));
+      } catch (const vit::Error& error) {
+        entry.error = error.what();  // the library's message already names the file
+      } catch (const std::bad_alloc&) {
+        entry.error = input.path + ": out of memory while decoding";
+      }
+    }
+    pending.push_back(std::move(entry));
+    if (images.size() == std::size_t(options.batch)) run_batch();
+  }
+  run_batch();
+  progress.clear();
+  return failures;
+}
+
+int run(const Options& options) {
+  const vit::Context context = make_context(options);  // first: a wrong --device should fail fast
+  const vit::Model model = load_model(options);
+  if (model.config().num_classes == 0)
+    throw vit::Error(options.model + ": the model has no classification head, so there is nothing to classify");
+  const Printer printer(load_labels(options, model), options.json, model.config().num_classes);
+  const std::size_t failures = classify_all(expand_inputs(options.inputs), model, options, context, printer);
+  return failures == 0 ? 0 : kExitFailure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("classify");
+  Options options;
+  define_options(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);  // prints --help, or the error and a hint
+    return code == 0 ? 0 : kExitUsage;
+  }
+  try {
+    return run(options);
+  } catch (const UsageError& error) {
+    std::cerr << "classify: " << error.what() << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  } catch (const std::exception& error) {  // vit::Error and anything else: report, never abort
+    std::cerr << "classify: error: " << error.what() << "\n";
+    return kExitFailure;
+  }
+}
