@@ -2,6 +2,7 @@
 #pragma once
 
 #include "vit/core.hpp"
+#include "vit/explain.hpp"
 #include "vit/io.hpp"
 #include "vit/model.hpp"
 #include "vit/nn.hpp"

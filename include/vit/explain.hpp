@@ -1,0 +1,4 @@
+// Explanations built on the forward pass's attention maps.
+#pragma once
+
+#include "vit/explain/attention_rollout.hpp"
