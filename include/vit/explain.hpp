@@ -2,3 +2,5 @@
 #pragma once
 
 #include "vit/explain/attention_rollout.hpp"
+#include "vit/explain/colormap.hpp"
+#include "vit/explain/heatmap.hpp"

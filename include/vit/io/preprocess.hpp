@@ -8,10 +8,8 @@
 #pragma once
 
 #include <array>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +21,7 @@
 #include "vit/cpu/parallel.hpp"
 #include "vit/io/image.hpp"
 #include "vit/io/pil_resize.hpp"
+#include "vit/io/read_file.hpp"
 
 namespace vit {
 
@@ -242,11 +241,7 @@ inline Preprocessing preprocessing_from_hf_json(const nlohmann::json& json, cons
 }
 
 inline Preprocessing load_hf_preprocessor_config(const std::string& path) {
-  std::ifstream stream(path);
-  VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
-  const nlohmann::json json = nlohmann::json::parse(stream, nullptr, false);
-  VIT_CHECK(!json.is_discarded(), path, ": not valid JSON");
-  return preprocessing_from_hf_json(json, path);
+  return preprocessing_from_hf_json(detail::read_json_file(path), path);
 }
 
 }  // namespace vit

@@ -1,4 +1,4 @@
-// Reading a whole file into memory, with errors that name the path. Shared by every loader.
+// Reading a whole file into memory (or as JSON), with errors that name the path. Shared by every loader.
 #pragma once
 
 #include <cerrno>
@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "vit/core/error.hpp"
 
@@ -27,6 +29,14 @@ inline std::vector<std::uint8_t> read_file(const std::string& path) {
   stream.seekg(0);
   VIT_CHECK(stream.read(reinterpret_cast<char*>(bytes.data()), size), path, ": read failed");
   return bytes;
+}
+
+// A whole file parsed as JSON; invalid JSON is a vit::Error naming the path.
+inline nlohmann::json read_json_file(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  nlohmann::json json = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  VIT_CHECK(!json.is_discarded(), path, ": not valid JSON");
+  return json;
 }
 
 }  // namespace vit::detail

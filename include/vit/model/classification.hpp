@@ -3,10 +3,8 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
+#include <sstream>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -15,6 +13,7 @@
 
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
+#include "vit/io/read_file.hpp"
 
 namespace vit {
 
@@ -49,8 +48,8 @@ inline std::vector<std::vector<Prediction>> top_k(TensorView<const float> logits
 
 // One label per line (line n + 1 names class n), as in ImageNet's imagenet_classes.txt.
 inline std::vector<std::string> load_labels(const std::string& path) {
-  std::ifstream stream(path);
-  VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
+  const std::vector<std::uint8_t> bytes = detail::read_file(path);
+  std::istringstream stream(std::string(bytes.begin(), bytes.end()));
   std::vector<std::string> labels;
   for (std::string line; std::getline(stream, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -63,10 +62,8 @@ inline std::vector<std::string> load_labels(const std::string& path) {
 
 // Labels from a Hugging Face config.json's id2label ({"0": "tench", ...}); empty when it has none.
 inline std::vector<std::string> labels_from_hf_config(const std::string& path) {
-  std::ifstream stream(path);
-  VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
-  const nlohmann::json json = nlohmann::json::parse(stream, nullptr, false);
-  VIT_CHECK(!json.is_discarded() && json.is_object(), path, ": not a JSON object");
+  const nlohmann::json json = detail::read_json_file(path);
+  VIT_CHECK(json.is_object(), path, ": not a JSON object");
   if (!json.contains("id2label") || !json["id2label"].is_object()) return {};
   const auto& id2label = json["id2label"];
   std::vector<std::string> labels(id2label.size());

@@ -1,14 +1,12 @@
 // Reading a Hugging Face config.json (ViTConfig / DeiTConfig) into a vit::ViTConfig.
 #pragma once
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "vit/core/error.hpp"
+#include "vit/io/read_file.hpp"
 #include "vit/model/config.hpp"
 
 namespace vit {
@@ -68,12 +66,6 @@ inline ViTConfig config_from_hf_json(const nlohmann::json& json, const std::stri
   return config;
 }
 
-inline ViTConfig load_hf_config(const std::string& path) {
-  std::ifstream stream(path);
-  VIT_CHECK(stream, path, ": cannot open (", std::strerror(errno), ")");
-  const nlohmann::json json = nlohmann::json::parse(stream, nullptr, false);
-  VIT_CHECK(!json.is_discarded(), path, ": not valid JSON");
-  return config_from_hf_json(json, path);
-}
+inline ViTConfig load_hf_config(const std::string& path) { return config_from_hf_json(detail::read_json_file(path), path); }
 
 }  // namespace vit
