@@ -54,6 +54,8 @@ TEST_CASE("images: corrupt and hostile inputs give a clear error naming the file
   VIT_REQUIRE_ERROR(decode(truncated), Catch::Contains("test.png"));
   // A header claiming 60000×60000 is refused before any pixel memory is allocated.
   VIT_REQUIRE_ERROR(decode(png_header(60000, 60000)), Catch::Contains("60000x60000") && Catch::Contains("limit"));
+  // Sides whose product overflows 64 bits (found by fuzz_image under UBSan) are refused the same way.
+  VIT_REQUIRE_ERROR(decode(png_header(3217014719u, 3217014719u)), Catch::Contains("3217014719x3217014719") && Catch::Contains("limit"));
   VIT_REQUIRE_ERROR(vit::load_image("/nonexistent/cat.jpg"), Catch::Contains("/nonexistent/cat.jpg") && Catch::Contains("cannot open"));
   VIT_REQUIRE_ERROR(vit::load_image(VIT_TEST_DATA_DIR), Catch::Contains(VIT_TEST_DATA_DIR));
 }

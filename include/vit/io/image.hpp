@@ -52,13 +52,10 @@ inline std::string stb_reason() {
   return reason ? reason : "unknown reason";
 }
 
-}  // namespace detail
-
-namespace detail {
-
 inline void check_image_size(const std::string& source, std::int64_t width, std::int64_t height) {
   VIT_CHECK(width > 0 && height > 0, source, ": image has no pixels (", width, "x", height, ")");
-  VIT_CHECK(width * height <= kMaxImagePixels, source, ": image is ", width, "x", height,
+  // Each side alone first: a header may claim sides near 2^32 whose product overflows.
+  VIT_CHECK(width <= kMaxImagePixels && height <= kMaxImagePixels && width * height <= kMaxImagePixels, source, ": image is ", width, "x", height,
             " pixels, more than the limit of ", kMaxImagePixels);
 }
 
