@@ -2,54 +2,59 @@
 // (10% at a time) and prints the area under the curve of the predicted class's probability, next to the
 // same for random removal orders. Lower is more faithful.
 //
-//   rollout_faithfulness MODEL.safetensors IMAGE... [--fusion mean|max|min] [--discard R] [--random N]
-#include <cstdlib>
+//   rollout_faithfulness --model MODEL.safetensors IMAGE... [--fusion mean|max|min] [--discard R] [--random N]
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
-#include <vit/vit.hpp>
 #include <vit/explain/perturbation.hpp>
+#include <vit/vit.hpp>
 
-int main(int argc, char** argv) try {
-  std::vector<std::string> images;
-  vit::RolloutOptions options;
-  options.discard_ratio = 0.9;
+#include "../examples/cli_common.hpp"
+
+namespace {
+
+struct Options {
+  std::string model, fusion = "mean";
+  double discard = 0.9;
   int random_orders = 5;
-  std::string model_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string argument = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (argument == "--fusion" && has_value) options.fusion = vit::parse_head_fusion(argv[++i]);
-    else if (argument == "--discard" && has_value) options.discard_ratio = std::stod(argv[++i]);
-    else if (argument == "--random" && has_value) random_orders = std::stoi(argv[++i]);
-    else if (model_path.empty()) model_path = argument;
-    else images.push_back(argument);
-  }
-  if (model_path.empty() || images.empty() || random_orders < 1) {
-    std::cerr << "usage: rollout_faithfulness MODEL.safetensors IMAGE... [--fusion mean|max|min] [--discard R] "
-                 "[--random N]\n";
-    return 2;
-  }
-  const vit::Model model = vit::load_model(model_path);
+  std::vector<std::string> images;
+};
+
+int run(const Options& options) {
+  vit::RolloutOptions rollout;
+  rollout.fusion = vit::parse_head_fusion(options.fusion);
+  rollout.discard_ratio = options.discard;
+  const vit::Model model = vit::load_model(options.model);
   const vit::Preprocessing preprocessing =
-      vit::preprocessing_for_checkpoint(model_path, model.config(), model.naming());
+      vit::preprocessing_for_checkpoint(options.model, model.config(), model.naming());
   std::printf("%-28s %6s %12s %12s %7s\n", "image", "class", "AUC rollout", "AUC random", "ratio");
   double rollout_sum = 0, random_sum = 0;
-  for (const std::string& path : images) {
+  for (const std::string& path : options.images) {
     const vit::Tensor<float> input = vit::preprocess({vit::load_image(path)}, preprocessing);
-    const vit::RolloutFaithfulness result = vit::rollout_faithfulness(model, input, options, random_orders);
+    const vit::RolloutFaithfulness result = vit::rollout_faithfulness(model, input, rollout, options.random_orders);
     std::printf("%-28s %6d %12.4f %12.4f %7.3f\n", path.substr(path.rfind('/') + 1).c_str(), result.predicted,
                 result.rollout.area, result.random_area, result.rollout.area / result.random_area);
     rollout_sum += result.rollout.area;
     random_sum += result.random_area;
   }
-  const double count = double(images.size());
+  const double count = double(options.images.size());
   std::printf("%-28s %6s %12.4f %12.4f %7.3f\n", "mean", "", rollout_sum / count, random_sum / count,
               rollout_sum / random_sum);
   return 0;
-} catch (const vit::Error& error) {
-  std::cerr << "rollout_faithfulness: error: " << error.what() << "\n";
-  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Perturbation test of attention rollout (Chefer et al. 2021): area under the predicted class's "
+               "probability as the most relevant patches are removed, rollout order against random orders.",
+               "rollout_faithfulness");
+  Options options;
+  app.add_option("--model", options.model, "Weights file (.safetensors)")->required()->type_name("FILE");
+  app.add_option("--fusion", options.fusion, "Head fusion")->check(CLI::IsMember({"mean", "max", "min"}))->capture_default_str();
+  app.add_option("--discard", options.discard, "Discard ratio")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
+  app.add_option("--random", options.random_orders, "Random orders averaged")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("IMAGE", options.images, "Images")->required()->type_name("");
+  return cli::main_with_errors(app, argc, argv, [&] { return run(options); });
 }

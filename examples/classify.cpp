@@ -3,7 +3,6 @@
 // Everything that knows about ViTs lives in the library; this file only wires it together.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -18,18 +17,14 @@
 #include <vector>
 #include <vit/vit.hpp>
 
+#include "cli_common.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitFailure = 1;  // the model failed to load, or at least one image failed
-constexpr int kExitUsage = 2;    // the command line asks for something that cannot be done
-
-// A problem with the command line that only shows after parsing (an unknown preset, labels that do
-// not fit the model): reported like CLI11's own parse errors, with exit code 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using cli::kExitFailure;
+using cli::UsageError;
 
 struct Options {
   std::string model, config, arch, labels, device = "cpu";
@@ -86,18 +81,6 @@ void define_options(CLI::App& app, Options& options) {
       ->type_name("");
 }
 
-// Where a GPU backend plugs in: this is the one place that turns --device into a vit::Context.
-vit::Context make_context(const Options& options) {
-  vit::Context context;
-  context.threads = options.threads;
-  if (options.device == "cuda") {
-    // When include/vit/cuda/ provides a backend: set context.device = vit::Device::CUDA here and load the
-    // model's weights onto the device.
-    throw UsageError("--device cuda: the CUDA backend is not built yet; use --device cpu");
-  }
-  return context;
-}
-
 vit::Model load_model(const Options& options) {
   if (!options.config.empty()) return vit::load_model(options.model, vit::load_hf_config(options.config));
   if (!options.arch.empty()) {
@@ -110,26 +93,6 @@ vit::Model load_model(const Options& options) {
     return vit::load_model(options.model, config);
   }
   return vit::load_model(options.model);  // architecture inferred, or from the config.json beside HF weights
-}
-
-// --labels, else an HF config's id2label (--config, or config.json beside HF weights), else none (indices).
-std::vector<std::string> load_labels(const Options& options, const vit::Model& model) {
-  std::vector<std::string> labels;
-  std::string source = options.labels;
-  if (!options.labels.empty()) {
-    labels = vit::load_labels(options.labels);
-  } else {
-    source = options.config;
-    const fs::path beside = fs::path(options.model).parent_path() / "config.json";
-    if (source.empty() && model.naming() == vit::CheckpointNaming::HuggingFace && fs::exists(beside))
-      source = beside.string();
-    if (!source.empty()) labels = vit::labels_from_hf_config(source);
-  }
-  const int classes = model.config().num_classes;
-  if (!labels.empty() && labels.size() != std::size_t(classes))
-    throw UsageError(source + " has " + std::to_string(labels.size()) + " labels but the model has " +
-                     std::to_string(classes) + " classes");
-  return labels;
 }
 
 // One path to classify; `error` is set when the input could not even be listed (an empty directory).
@@ -230,7 +193,7 @@ struct Entry {
 class Printer {
  public:
   Printer(std::vector<std::string> labels, bool json, int classes)
-      : labels_(std::move(labels)), json_(json), index_width_(int(std::to_string(std::max(classes - 1, 0)).size())) {}
+      : labels_(std::move(labels)), json_(json), classes_(classes) {}
 
   // Prints one entry; returns false when it was a failure.
   bool print(const Entry& entry) const {
@@ -249,12 +212,7 @@ class Printer {
       std::cout << dump({{"image", entry.path}, {"top", top}}) << "\n";
       return true;
     }
-    std::cout << entry.path << "\n";
-    for (const vit::Prediction& p : entry.top) {
-      char line[64];
-      std::snprintf(line, sizeof line, "  %6.2f%%  %*d", 100.0 * double(p.probability), index_width_, p.index);
-      std::cout << line << (labels_.empty() ? "" : "  " + labels_[std::size_t(p.index)]) << "\n";
-    }
+    cli::print_top(std::cout, entry.path, entry.top, labels_, classes_);
     return true;
   }
 
@@ -267,7 +225,7 @@ class Printer {
 
   std::vector<std::string> labels_;
   bool json_;
-  int index_width_;  // digits of the largest class index, so that the columns line up
+  int classes_;
 };
 
 // Decodes images one by one and classifies them in batches: one preprocess and one forward call per batch.
@@ -327,11 +285,11 @@ std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& mod
 }
 
 int run(const Options& options) {
-  const vit::Context context = make_context(options);  // first: a wrong --device should fail fast
+  const vit::Context context = cli::make_context(options.device, options.threads);  // first: a wrong --device should fail fast
   const vit::Model model = load_model(options);
   if (model.config().num_classes == 0)
     throw vit::Error(options.model + ": the model has no classification head, so there is nothing to classify");
-  const Printer printer(load_labels(options, model), options.json, model.config().num_classes);
+  const Printer printer(cli::load_labels(options.labels, options.config, options.model, model), options.json, model.config().num_classes);
   const std::size_t failures = classify_all(expand_inputs(options.inputs), model, options, context, printer);
   return failures == 0 ? 0 : kExitFailure;
 }
@@ -339,22 +297,8 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("classify");
+  CLI::App app("", "classify");
   Options options;
   define_options(app, options);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);  // prints --help, or the error and a hint
-    return code == 0 ? 0 : kExitUsage;
-  }
-  try {
-    return run(options);
-  } catch (const UsageError& error) {
-    std::cerr << "classify: " << error.what() << "\nRun with --help for more information.\n";
-    return kExitUsage;
-  } catch (const std::exception& error) {  // vit::Error and anything else: report, never abort
-    std::cerr << "classify: error: " << error.what() << "\n";
-    return kExitFailure;
-  }
+  return cli::main_with_errors(app, argc, argv, [&] { return run(options); });
 }

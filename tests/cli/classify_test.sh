@@ -14,7 +14,8 @@ if (( $# != 3 )); then
   echo "usage: $0 CLASSIFY SHARED_DIR TEST_DATA_DIR" >&2
   exit 2
 fi
-CLASSIFY=$1 SHARED=$2 DATA=$3
+source "$(dirname "${BASH_SOURCE[0]}")/helpers.sh"
+CLASSIFY=$(absolute "$1") SHARED=$(absolute "$2") DATA=$(absolute "$3")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -27,35 +28,7 @@ HAVE_SHARED=0
 # ---------------------------------------------------------------------------------------------------
 # Helpers
 
-pass() { echo "ok: $*"; }
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- stdout of the last run:"; cat "$WORK/out" 2>/dev/null
-  echo "--- stderr of the last run:"; cat "$WORK/err" 2>/dev/null
-  exit 1
-}
-
-# run ARGS...: runs classify; sets rc, and leaves stdout and stderr in $WORK/out and $WORK/err.
-run() {
-  "$CLASSIFY" "$@" >"$WORK/out" 2>"$WORK/err"
-  rc=$?
-}
-
-# expect_rc CODE ARGS...: runs classify and checks its exit code.
-expect_rc() {
-  local want=$1
-  shift
-  run "$@"
-  [[ $rc == "$want" ]] || fail "classify $* exited $rc, expected $want"
-  pass "exit $want: classify $*"
-}
-
-# expect_grep FILE PATTERN WHAT: the file has a line matching the extended regex.
-expect_grep() {
-  grep -Eq -- "$2" "$1" || fail "$3 (no line matches /$2/ in $(basename "$1"))"
-  pass "$3"
-}
+TOOL=$CLASSIFY TOOL_NAME=classify
 
 # json_line NAME: the JSON line of the image whose path ends in /NAME (or is NAME).
 json_line() { grep -E "^\{\"image\":\"([^\"]*/)?$1\"" "$WORK/out"; }

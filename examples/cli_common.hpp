@@ -1,0 +1,96 @@
+// What the command-line tools (classify, rollout) share: exit codes, usage errors, --device, labels, the
+// top-K text listing and the main() wrapper. Tool glue, not library API: it lives beside the tools.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <vit/vit.hpp>
+
+namespace cli {
+
+constexpr int kExitFailure = 1;  // a model, label file or image could not be read, or an output not written
+constexpr int kExitUsage = 2;    // the command line asks for something that cannot be done
+
+// A problem with the command line that only shows after parsing (an unknown preset, labels that do not
+// fit the model): reported like CLI11's own parse errors, with exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Where a GPU backend plugs in: the one place that turns --device into a vit::Context.
+inline vit::Context make_context(const std::string& device, int threads) {
+  vit::Context context;
+  context.threads = threads;
+  if (device == "cuda") {
+    // When include/vit/cuda/ provides a backend: set context.device = vit::Device::CUDA here and load the
+    // model's weights onto the device.
+    throw UsageError("--device cuda: the CUDA backend is not built yet; use --device cpu");
+  }
+  return context;
+}
+
+// Class names: `labels_file` (one per line) when given; else the id2label of `hf_config` when given, or of
+// the config.json beside Hugging Face weights; else none (callers print indices). A count that does not
+// match the model's classes is a usage error.
+inline std::vector<std::string> load_labels(const std::string& labels_file, const std::string& hf_config,
+                                            const std::string& model_path, const vit::Model& model) {
+  std::vector<std::string> labels;
+  std::string source = labels_file;
+  if (!labels_file.empty()) {
+    labels = vit::load_labels(labels_file);
+  } else {
+    source = hf_config;
+    const std::filesystem::path beside = std::filesystem::path(model_path).parent_path() / "config.json";
+    if (source.empty() && model.naming() == vit::CheckpointNaming::HuggingFace && std::filesystem::exists(beside))
+      source = beside.string();
+    if (!source.empty()) labels = vit::labels_from_hf_config(source);
+  }
+  const int classes = model.config().num_classes;
+  if (!labels.empty() && labels.size() != std::size_t(classes))
+    throw UsageError(source + " has " + std::to_string(labels.size()) + " labels but the model has " +
+                     std::to_string(classes) + " classes");
+  return labels;
+}
+
+// The people-readable listing of one image: its path, then "  PP.PP%  INDEX  LABEL" per class, the index
+// padded to the digits of the largest class index so that the columns line up.
+inline void print_top(std::ostream& out, const std::string& path, const std::vector<vit::Prediction>& top,
+                      const std::vector<std::string>& labels, int classes) {
+  const int index_width = int(std::to_string(std::max(classes - 1, 0)).size());
+  out << path << "\n";
+  for (const vit::Prediction& p : top) {
+    char line[64];
+    std::snprintf(line, sizeof line, "  %6.2f%%  %*d", 100.0 * double(p.probability), index_width, p.index);
+    out << line << (labels.empty() ? "" : "  " + labels[std::size_t(p.index)]) << "\n";
+  }
+}
+
+// Parses the command line and calls run(): --help exits 0, parse and usage errors exit 2, any other
+// error (vit::Error, an unwritable file, out of memory) exits 1 with its message. Never aborts.
+template <class Run>
+int main_with_errors(CLI::App& app, int argc, char** argv, Run run) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);  // prints --help, or the error and a hint
+    return code == 0 ? 0 : kExitUsage;
+  }
+  const std::string name = app.get_name();
+  try {
+    return run();
+  } catch (const UsageError& error) {
+    std::cerr << name << ": " << error.what() << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  } catch (const std::exception& error) {
+    std::cerr << name << ": error: " << error.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace cli
