@@ -27,7 +27,7 @@ using cli::kExitFailure;
 using cli::UsageError;
 
 struct Options {
-  std::string model, config, arch, labels, device = "cpu";
+  std::string model, config, arch, labels, device = "cpu", dtype = "fp32";
   int top = 5;
   int batch = 8;
   int threads = vit::Context{}.threads;
@@ -66,9 +66,7 @@ void define_options(CLI::App& app, Options& options) {
   app.add_option("--top", options.top, "How many classes to print per image")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--device", options.device, "Where to run: cpu or cuda")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
+  cli::add_device_options(app, options.device, options.dtype);
   app.add_option("--batch", options.batch, "Images per forward pass")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -230,8 +228,8 @@ class Printer {
 
 // Decodes images one by one and classifies them in batches: one preprocess and one forward call per batch.
 // Returns the number of failed inputs.
-std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& model, const Options& options,
-                         const vit::Context& context, const Printer& printer) {
+std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& model, const cli::Forward& forward,
+                         const Options& options, const vit::Context& context, const Printer& printer) {
   const vit::Preprocessing preprocessing =
       vit::preprocessing_for_checkpoint(options.model, model.config(), model.naming());
   Progress progress(inputs.size(), isatty(STDERR_FILENO) && inputs.size() > std::size_t(options.batch));
@@ -245,7 +243,7 @@ std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& mod
     if (!images.empty()) {
       try {
         const vit::Tensor<float> batch = vit::preprocess(images, preprocessing, context);
-        const auto top = vit::top_k(model.forward(batch, {}, context).logits, options.top);
+        const auto top = vit::top_k(forward(batch, {}, context).logits, options.top);
         for (std::size_t i = 0; i < owners.size(); ++i) pending[owners[i]].top = top[i];
       } catch (const std::exception& error) {  // e.g. out of memory: the whole batch fails, the run goes on
         for (std::size_t owner : owners) pending[owner].error = pending[owner].path + ": " + error.what();
@@ -285,12 +283,15 @@ std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& mod
 }
 
 int run(const Options& options) {
-  const vit::Context context = cli::make_context(options.device, options.threads);  // first: a wrong --device should fail fast
+  const vit::Context context =
+      cli::make_context(options.device, options.dtype, options.threads);  // first: a wrong --device should fail fast
   const vit::Model model = load_model(options);
   if (model.config().num_classes == 0)
     throw vit::Error(options.model + ": the model has no classification head, so there is nothing to classify");
-  const Printer printer(cli::load_labels(options.labels, options.config, options.model, model), options.json, model.config().num_classes);
-  const std::size_t failures = classify_all(expand_inputs(options.inputs), model, options, context, printer);
+  const Printer printer(cli::load_labels(options.labels, options.config, options.model, model), options.json,
+                        model.config().num_classes);
+  const cli::Forward forward(model, options.device, options.dtype);
+  const std::size_t failures = classify_all(expand_inputs(options.inputs), model, forward, options, context, printer);
   return failures == 0 ? 0 : kExitFailure;
 }
 

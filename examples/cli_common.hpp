@@ -7,10 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 #include <vit/vit.hpp>
+#ifdef VIT_WITH_CUDA
+#include <vit/cuda.hpp>
+#endif
 
 namespace cli {
 
@@ -23,17 +27,63 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Where a GPU backend plugs in: the one place that turns --device into a vit::Context.
-inline vit::Context make_context(const std::string& device, int threads) {
+// --device and --dtype, the same for every tool.
+inline void add_device_options(CLI::App& app, std::string& device, std::string& dtype) {
+  app.add_option("--device", device, "Where to run: cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--dtype", dtype, "Activation precision on cuda: fp32, fp16 or bf16 (cpu: fp32 only)")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
+      ->capture_default_str();
+}
+
+// Checks --device and --dtype before anything is loaded, so that a wrong choice fails fast: asking for
+// what this build cannot do is a usage error (exit 2); a CUDA build on a machine without a usable GPU is
+// an error of the environment (vit::Error, exit 1).
+inline vit::Context make_context(const std::string& device, const std::string& dtype, int threads) {
   vit::Context context;
   context.threads = threads;
+  if (device == "cpu" && dtype != "fp32")
+    throw UsageError("--dtype " + dtype + ": the CPU backend computes in fp32; use --device cuda for fp16 or bf16");
   if (device == "cuda") {
-    // When include/vit/cuda/ provides a backend: set context.device = vit::Device::CUDA here and load the
-    // model's weights onto the device.
-    throw UsageError("--device cuda: the CUDA backend is not built yet; use --device cpu");
+#ifdef VIT_WITH_CUDA
+    vit::cuda::require_device();
+#else
+    throw UsageError(
+        "--device cuda: the CUDA backend is not built in this binary (configure with -DVIT_ENABLE_CUDA=ON where "
+        "nvcc is installed); use --device cpu");
+#endif
   }
   return context;
 }
+
+// The model's forward pass on the chosen device: the CPU model itself, or a copy of its weights on the
+// GPU (--device cuda), computing in --dtype.
+class Forward {
+ public:
+  Forward(const vit::Model& model, const std::string& device, const std::string& dtype) : model_(model) {
+#ifdef VIT_WITH_CUDA
+    if (device == "cuda") cuda_ = std::make_unique<vit::cuda::CudaModel>(model, vit::parse_dtype(dtype));
+#else
+    (void)device;
+    (void)dtype;
+#endif
+  }
+
+  vit::ForwardResult<float> operator()(vit::TensorView<const float> images, const vit::ForwardOptions& options,
+                                       const vit::Context& context) const {
+#ifdef VIT_WITH_CUDA
+    if (cuda_) return cuda_->forward(images, options);
+#endif
+    return model_.forward(images, options, context);
+  }
+
+ private:
+  const vit::Model& model_;
+#ifdef VIT_WITH_CUDA
+  std::unique_ptr<vit::cuda::CudaModel> cuda_;  // forward() reuses its workspace: not const
+#endif
+};
 
 // Class names: `labels_file` (one per line) when given; else the id2label of `hf_config` when given, or of
 // the config.json beside Hugging Face weights; else none (callers print indices). A count that does not

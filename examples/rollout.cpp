@@ -23,7 +23,7 @@ constexpr int kTop = 5;
 
 struct Options {
   std::string model, image, out = "rollout.png", heads, raw, labels;
-  std::string fusion = "mean", token = "cls", colormap = "jet", on = "original", device = "cpu";
+  std::string fusion = "mean", token = "cls", colormap = "jet", on = "original", device = "cpu", dtype = "fp32";
   double discard = 0.9;
   int start_layer = 0;
   float alpha = 0.5f;
@@ -96,9 +96,7 @@ void define_options(CLI::App& app, Options& options) {
                  "Class names, one per line (line 1 = class 0). Default: the id2label of the config.json beside "
                  "Hugging Face weights, else class indices")
       ->type_name("FILE");
-  app.add_option("--device", options.device, "Where to run: cpu or cuda")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
+  cli::add_device_options(app, options.device, options.dtype);
   app.add_option("--threads", options.threads, "CPU threads (default: all hardware threads)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -129,7 +127,8 @@ int head_columns(std::int64_t heads) {
 }
 
 int run(const Options& options) {
-  const vit::Context context = cli::make_context(options.device, options.threads);  // first: a wrong --device should fail fast
+  const vit::Context context =
+      cli::make_context(options.device, options.dtype, options.threads);  // first: a wrong --device should fail fast
   const vit::Model model = vit::load_model(options.model);
   const vit::ViTConfig& config = model.config();
   const vit::RolloutOptions rollout = rollout_options(options, config);
@@ -142,9 +141,10 @@ int run(const Options& options) {
   vit::Tensor<float> input = vit::Tensor<float>::uninitialized({1, 3, crop.height, crop.width});
   vit::normalize_into(crop, preprocessing, input.data());
 
-  vit::ForwardOptions forward;
-  forward.attentions = true;
-  const vit::ForwardResult<float> result = model.forward(input, forward, context);
+  vit::ForwardOptions forward_options;
+  forward_options.attentions = true;
+  const vit::ForwardResult<float> result =
+      cli::Forward(model, options.device, options.dtype)(input, forward_options, context);
   if (result.logits.empty())
     std::cout << options.image << "\n  (the model has no classification head)\n";
   else

@@ -80,8 +80,11 @@ expect_rc 2 --model "$HF_MODEL" --batch 0 x.png
 expect_rc 2 --model "$HF_MODEL" --arch nonsense x.png
 expect_grep "$WORK/err" 'unknown model preset' "--arch nonsense names the problem"
 expect_rc 2 --model "$HF_MODEL" --arch vit_tiny_patch16_224 --config "$DATA/vit_hf/config.json" x.png
-expect_rc 2 --model "$HF_MODEL" --device cuda x.png
-expect_grep "$WORK/err" 'CUDA backend is not built' "--device cuda says why"
+expect_rc 2 --model "$HF_MODEL" --dtype bf16 x.png
+expect_grep "$WORK/err" 'CPU backend computes in fp32' "--dtype bf16 on the CPU says why"
+expect_rc 2 --model "$HF_MODEL" --device cuda --dtype fp64 x.png
+black_png 1 1 >"$WORK/black.png"
+check_device_cuda --model "$HF_MODEL" --device cuda --dtype bf16 --top 1 "$WORK/black.png"
 expect_rc 1 --model "$WORK/no_such_model.safetensors" x.png
 expect_grep "$WORK/err" '^classify: error: .*no_such_model\.safetensors' "a missing model is named"
 printf 'a\nb\nc\n' >"$WORK/three_labels.txt"
@@ -205,6 +208,16 @@ if (( HAVE_SHARED )); then
   expect_rc 0 --model "$REAL_MODEL" --arch deit_tiny_patch16_224 --top 1 --json "$SHARED/images/tench.jpg"
   [[ $(top1_index tench.jpg) == 0 && $(top1_label tench.jpg) == 0 ]] || fail "--arch without labels: tench.jpg"
   pass "--arch deit_tiny_patch16_224 loads the model; without labels the label is the index"
+  if (( cuda_device )); then
+    for dtype in fp32 fp16 bf16; do
+      expect_rc 0 --model "$REAL_MODEL" --labels "$LABELS" --json --top 1 --device cuda --dtype $dtype "$SHARED/images"
+      all_top1 >"$WORK/cuda_$dtype"
+      cmp -s "$WORK/batch8" "$WORK/cuda_$dtype" || fail "--device cuda --dtype $dtype disagrees with the CPU: $(diff "$WORK/batch8" "$WORK/cuda_$dtype")"
+      pass "--device cuda --dtype $dtype: the same top-1 as the CPU on the 8 images"
+    done
+  else
+    echo "SKIPPED: classify --device cuda on ../shared/images (no CUDA backend or no GPU)"
+  fi
   expect_rc 1 --model "$REAL_MODEL" --arch deit_small_patch16_224 "$SHARED/images/tench.jpg"
   expect_grep "$WORK/err" '^classify: error: .*shape' "a preset that does not fit the weights is a load error"
 else

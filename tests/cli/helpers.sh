@@ -34,3 +34,24 @@ expect_grep() {
 
 # absolute PATH: the path made absolute, since runs happen in $WORK.
 absolute() { [[ $1 == /* ]] && echo "$1" || echo "$PWD/$1"; }
+
+# check_device_cuda ARGS...: runs the tool with ARGS (which ask for --device cuda) and checks the answer this
+# build owes. VIT_CUDA_BUILT=1 (set by CTest) means the binary has the CUDA backend: then it either runs
+# (exit 0, a GPU is there: sets cuda_device=1) or fails in one line saying there is no CUDA device (exit 1).
+# Without the backend it is a usage error (exit 2) that says so.
+check_device_cuda() {
+  cuda_device=0
+  run "$@"
+  if [[ ${VIT_CUDA_BUILT:-0} != 1 ]]; then
+    [[ $rc == 2 ]] || fail "$TOOL_NAME $* exited $rc in a build without CUDA, expected 2"
+    expect_grep "$WORK/err" 'CUDA backend is not built' "--device cuda without the backend says why (exit 2)"
+  elif [[ $rc == 1 ]]; then
+    expect_grep "$WORK/err" "^$TOOL_NAME: error: no CUDA device" "--device cuda without a GPU says so (exit 1)"
+    [[ $(wc -l <"$WORK/err") == 1 ]] || fail "the no-device error is not a single line"
+    pass "the no-device error is one line"
+  else
+    [[ $rc == 0 ]] || fail "$TOOL_NAME $* exited $rc with the CUDA backend, expected 0 (GPU) or 1 (no GPU)"
+    pass "exit 0 on a GPU: $TOOL_NAME $*"
+    cuda_device=1
+  fi
+}

@@ -31,11 +31,22 @@ inline std::size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : 2;
 
 inline std::string_view dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
   }
   return "?";
+}
+
+// "fp32", "fp16" or "bf16" (the spelling of the tools' --dtype) → DType; anything else is a vit::Error.
+inline DType parse_dtype(std::string_view name) {
+  if (name == "fp32") return DType::F32;
+  if (name == "fp16") return DType::F16;
+  if (name == "bf16") return DType::BF16;
+  detail::fail("unknown dtype '", name, "': expected fp32, fp16 or bf16");
 }
 
 inline std::string_view device_name(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
@@ -43,8 +54,10 @@ inline std::string_view device_name(Device device) { return device == Device::CP
 template <typename T>
 constexpr DType dtype_of() {
   using U = std::remove_const_t<T>;
-  if constexpr (std::is_same_v<U, float>) return DType::F32;
-  else if constexpr (std::is_same_v<U, Half>) return DType::F16;
+  if constexpr (std::is_same_v<U, float>)
+    return DType::F32;
+  else if constexpr (std::is_same_v<U, Half>)
+    return DType::F16;
   else {
     static_assert(std::is_same_v<U, BFloat16>, "vit tensors hold float, vit::Half or vit::BFloat16");
     return DType::BF16;
@@ -88,7 +101,7 @@ inline Half to_half(float value) {
   const std::uint32_t bits = float_bits(value);
   const std::uint16_t sign = std::uint16_t((bits >> 16) & 0x8000u);
   const std::uint32_t abs_bits = bits & 0x7fffffffu;
-  if (abs_bits > 0x7f800000u) return Half{std::uint16_t(sign | 0x7e00u)};  // NaN
+  if (abs_bits > 0x7f800000u) return Half{std::uint16_t(sign | 0x7e00u)};   // NaN
   if (abs_bits >= 0x477ff000u) return Half{std::uint16_t(sign | 0x7c00u)};  // rounds to inf
   if (abs_bits < 0x38800000u) {
     // The result is subnormal (or zero) in half precision: count units of 2^-24, rounding to nearest
@@ -102,15 +115,43 @@ inline Half to_half(float value) {
 
 template <typename T>
 inline float to_float_any(T value) {
-  if constexpr (std::is_same_v<T, float>) return value;
-  else return to_float(value);
+  if constexpr (std::is_same_v<T, float>)
+    return value;
+  else
+    return to_float(value);
 }
 
 template <typename T>
 inline T from_float(float value) {
-  if constexpr (std::is_same_v<T, float>) return value;
-  else if constexpr (std::is_same_v<T, Half>) return to_half(value);
-  else return to_bfloat16(value);
+  if constexpr (std::is_same_v<T, float>)
+    return value;
+  else if constexpr (std::is_same_v<T, Half>)
+    return to_half(value);
+  else
+    return to_bfloat16(value);
+}
+
+// Raw storage of one element of `dtype` (4 or 2 bytes at `out`), and back: for byte buffers that hold a
+// dtype chosen at run time (device uploads).
+inline void store_as(DType dtype, float value, void* out) {
+  std::uint16_t bits = 0;
+  if (dtype == DType::F32) {
+    std::memcpy(out, &value, sizeof value);
+    return;
+  }
+  bits = dtype == DType::F16 ? to_half(value).bits : to_bfloat16(value).bits;
+  std::memcpy(out, &bits, sizeof bits);
+}
+
+inline float load_as(DType dtype, const void* in) {
+  float value = 0;
+  std::uint16_t bits = 0;
+  if (dtype == DType::F32) {
+    std::memcpy(&value, in, sizeof value);
+    return value;
+  }
+  std::memcpy(&bits, in, sizeof bits);
+  return dtype == DType::F16 ? to_float(Half{bits}) : to_float(BFloat16{bits});
 }
 
 }  // namespace vit

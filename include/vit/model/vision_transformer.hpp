@@ -16,6 +16,7 @@
 #include "vit/io/safetensors.hpp"
 #include "vit/model/checkpoint.hpp"
 #include "vit/model/config.hpp"
+#include "vit/model/forward.hpp"
 #include "vit/model/hf_config.hpp"
 #include "vit/nn/block.hpp"
 #include "vit/nn/layer_norm.hpp"
@@ -25,17 +26,23 @@
 
 namespace vit {
 
-struct ForwardOptions {
-  bool attentions = false;  // keep every layer's softmax probabilities, [B, H, N, N] each
-  bool features = false;    // keep the pre-logits features (pooled and normalised), [B, D]
-};
+namespace detail {
 
+// images: [B, C, H, W] on the host, C as configured, H and W positive multiples of the patch size.
 template <typename T>
-struct ForwardResult {
-  Tensor<T> logits;                   // [B, num_classes]; empty when the model has no head
-  std::vector<Tensor<T>> attentions;  // depth × [B, H, N, N] when requested, N = prefix tokens + patches
-  Tensor<T> features;                 // [B, D] when requested
-};
+void check_images(const ViTConfig& config, TensorView<const T> images) {
+  VIT_CHECK(images.rank() == 4, "images: expected shape [B, C, H, W], got ", images.shape());
+  VIT_CHECK(images.size(0) > 0, "images: the batch is empty");
+  VIT_CHECK(images.size(1) == config.in_channels, "images: expected ", config.in_channels, " channels, got shape ",
+            images.shape());
+  VIT_CHECK(images.size(2) >= config.patch_size && images.size(3) >= config.patch_size &&
+                images.size(2) % config.patch_size == 0 && images.size(3) % config.patch_size == 0,
+            "images: height and width must be positive multiples of the patch size ", config.patch_size, ", got ",
+            images.shape());
+  VIT_CHECK(images.device() == Device::CPU, "images: expected a host tensor");
+}
+
+}  // namespace detail
 
 template <typename T>
 class VisionTransformer {
@@ -59,12 +66,18 @@ class VisionTransformer {
     return found->second;
   }
 
+  // The positional embedding for a grid_h × grid_w patch grid: [K + grid_h·grid_w, D] (resampled when
+  // the grid is not the training one).
+  Tensor<float> position_embedding(std::int64_t grid_h, std::int64_t grid_w) const {
+    return pos_embed_.for_grid(grid_h, grid_w);
+  }
+
   // images: [B, C, H, W], normalised as the checkpoint expects, H and W multiples of the patch size
   // (another size than the training one resamples the positional embedding).
   ForwardResult<T> forward(TensorView<const T> images, const ForwardOptions& options = {},
                            const Context& context = {}) const {
     nn::detail::require_cpu_float<T>(context, "VisionTransformer::forward");
-    check_images(images);
+    detail::check_images(config_, images);
     const std::int64_t batch = images.size(0), patch = config_.patch_size, dim = config_.embed_dim;
     const std::int64_t grid_h = images.size(2) / patch, grid_w = images.size(3) / patch;
     const std::int64_t patches = grid_h * grid_w, prefix = config_.num_prefix_tokens(), tokens = prefix + patches;
@@ -127,18 +140,6 @@ class VisionTransformer {
   }
 
  private:
-  void check_images(TensorView<const T> images) const {
-    VIT_CHECK(images.rank() == 4, "images: expected shape [B, C, H, W], got ", images.shape());
-    VIT_CHECK(images.size(0) > 0, "images: the batch is empty");
-    VIT_CHECK(images.size(1) == config_.in_channels, "images: expected ", config_.in_channels, " channels, got shape ",
-              images.shape());
-    VIT_CHECK(images.size(2) >= config_.patch_size && images.size(3) >= config_.patch_size &&
-                  images.size(2) % config_.patch_size == 0 && images.size(3) % config_.patch_size == 0,
-              "images: height and width must be positive multiples of the patch size ", config_.patch_size, ", got ",
-              images.shape());
-    VIT_CHECK(images.device() == Device::CPU, "images: expected a host tensor");
-  }
-
   // pooled[b] = mean of x[b, prefix:, :].
   static void mean_patch_tokens(const Tensor<T>& x, std::int64_t prefix, Tensor<T>& pooled) {
     const std::int64_t batch = x.size(0), tokens = x.size(1), dim = x.size(2);
@@ -237,9 +238,9 @@ class VisionTransformer {
 
   ViTConfig config_;
   CheckpointNaming naming_;
-  Tensor<T> arena_;                                      // every weight, contiguous
+  Tensor<T> arena_;                                     // every weight, contiguous
   std::map<std::string, TensorView<const T>> weights_;  // canonical name → view into arena_
-  Tensor<T> prefix_storage_;                             // [K, D]: class (and distillation) token
+  Tensor<T> prefix_storage_;                            // [K, D]: class (and distillation) token
   TensorView<const T> prefix_tokens_;
   nn::PatchEmbedding<T> patch_embed_;
   nn::PositionEmbedding<T> pos_embed_;

@@ -1,0 +1,128 @@
+// Definitions of include/vit/cuda/runtime.hpp (compiled once, into vit::cuda, by kernels/vit_cuda.cu).
+#pragma once
+
+#include <utility>
+
+#include "vit/cuda/check.cuh"
+#include "vit/cuda/runtime.hpp"
+
+namespace vit::cuda {
+
+namespace detail {
+
+inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
+
+inline cudaDataType_t cuda_type(DType dtype) {
+  switch (dtype) {
+    case DType::F32:
+      return CUDA_R_32F;
+    case DType::F16:
+      return CUDA_R_16F;
+    case DType::BF16:
+      return CUDA_R_16BF;
+  }
+  ::vit::detail::fail("unknown dtype");
+}
+
+}  // namespace detail
+
+int device_count() noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky "no device / no driver" error
+    return 0;
+  }
+  return count;
+}
+
+void require_device() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
+    ::vit::detail::fail("no CUDA device: ", cudaGetErrorString(status));
+  }
+  VIT_CHECK(count > 0, "no CUDA device: the CUDA runtime sees none");
+}
+
+std::string describe_device() {
+  require_device();
+  int device = 0;
+  VIT_CUDA_CHECK(cudaGetDevice(&device));
+  cudaDeviceProp properties{};
+  VIT_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  int driver = 0;
+  VIT_CUDA_CHECK(cudaDriverGetVersion(&driver));
+  return ::vit::detail::concat(properties.name, ", compute capability ", properties.major, ".", properties.minor, ", ",
+                               properties.totalGlobalMem >> 30, " GiB, driver API ", driver / 1000, ".",
+                               (driver % 1000) / 10);
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (data_ != nullptr) (void)cudaFree(data_);  // a destructor must not throw; nothing to do on failure
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
+  std::swap(data_, other.data_);
+  std::swap(capacity_, other.capacity_);
+  return *this;
+}
+
+void DeviceBuffer::reserve(std::size_t bytes) {
+  if (bytes <= capacity_) return;
+  if (data_ != nullptr) VIT_CUDA_CHECK(cudaFree(data_));
+  data_ = nullptr;
+  capacity_ = 0;
+  VIT_CUDA_CHECK(cudaMalloc(&data_, bytes));
+  capacity_ = bytes;
+}
+
+void copy_to_device(void* device, const void* host, std::size_t bytes, void* stream) {
+  if (bytes == 0) return;
+  VIT_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, detail::as_stream(stream)));
+}
+
+void copy_to_host(void* host, const void* device, std::size_t bytes, void* stream) {
+  if (bytes == 0) return;
+  VIT_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, detail::as_stream(stream)));
+}
+
+void synchronize(void* stream) { VIT_CUDA_CHECK(cudaStreamSynchronize(detail::as_stream(stream))); }
+
+struct Blas::Handle {
+  cublasHandle_t blas = nullptr;
+  ~Handle() {
+    if (blas != nullptr) (void)cublasDestroy(blas);
+  }
+};
+
+Blas::Blas(void* stream) : handle_(std::make_unique<Handle>()) {
+  VIT_CUBLAS_CHECK(cublasCreate(&handle_->blas));
+  VIT_CUBLAS_CHECK(cublasSetStream(handle_->blas, detail::as_stream(stream)));
+  // Default math: tensor cores for fp16/bf16 inputs (fp32 accumulation, as CUBLAS_COMPUTE_32F requires),
+  // and no TF32 for fp32 inputs (that needs CUBLAS_TF32_TENSOR_OP_MATH or CUBLAS_COMPUTE_32F_FAST_TF32).
+  VIT_CUBLAS_CHECK(cublasSetMathMode(handle_->blas, CUBLAS_DEFAULT_MATH));
+}
+
+Blas::~Blas() = default;
+Blas::Blas(Blas&&) noexcept = default;
+Blas& Blas::operator=(Blas&&) noexcept = default;
+
+void Blas::linear(DType dtype, const void* x, const void* w, float* y, std::int64_t rows, std::int64_t out_features,
+                  std::int64_t in_features) const {
+  VIT_CHECK(rows > 0 && out_features > 0 && in_features > 0 && rows < (1ll << 31) && out_features < (1ll << 31) &&
+                in_features < (1ll << 31),
+            "Blas::linear: unsupported size [", rows, ", ", in_features, "] x [", out_features, ", ", in_features,
+            "]ᵀ");
+  // Row-major y [M, N] = x [M, K] · w [N, K]ᵀ is column-major yᵀ [N, M] = w (read as K×N, transposed) · xᵀ.
+  const float alpha = 1.0f, beta = 0.0f;
+  const int m = int(out_features), n = int(rows), k = int(in_features);
+  const cudaDataType_t type = detail::cuda_type(dtype);
+  VIT_CUBLAS_CHECK(cublasGemmEx(handle_->blas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, type, k, x, type, k, &beta,
+                                y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace vit::cuda

@@ -1,0 +1,71 @@
+// The parts of the CUDA backend that need no GPU: workspace sizing, and a clear error without a device.
+#include <vit/model/config.hpp>
+
+#include "../fixtures.hpp"
+#include "device.hpp"
+
+using vit::DType;
+using vit::cuda::WorkspacePlan;
+
+TEST_CASE("workspace plan: aligned, disjoint buffers of the right sizes", "[cuda][host][workspace]") {
+  const vit::ViTConfig config = vit::preset("deit_tiny_patch16_224");
+  const DType dtype = GENERATE(DType::F32, DType::F16, DType::BF16);
+  const bool attentions = GENERATE(false, true);
+  const std::int64_t batch = 8, grid = 14, tokens = 197, dim = 192, act = std::int64_t(vit::dtype_size(dtype));
+  const WorkspacePlan plan = vit::cuda::plan_workspace(config, dtype, batch, grid, grid, attentions);
+  CHECK(plan.tokens == tokens);
+  CHECK(plan.pooled_rows == batch);
+  CHECK(plan.map_elements_per_layer == (attentions ? batch * 3 * tokens * tokens : 0));
+
+  // Offsets in layout order, with each buffer's size in bytes.
+  const std::vector<std::pair<std::size_t, std::int64_t>> buffers = {
+      {plan.images, batch * 3 * 224 * 224 * 4},
+      {plan.unfolded, batch * 196 * 768 * act},
+      {plan.x, batch * tokens * dim * 4},
+      {plan.normed, batch * tokens * dim * act},
+      {plan.qkv, batch * tokens * 3 * dim * act},
+      {plan.heads, batch * tokens * dim * act},
+      {plan.hidden, batch * tokens * 768 * act},
+      {plan.acc, batch * tokens * 768 * 4},  // the largest GEMM result: fc1's [B·N, mlp]
+      {plan.pooled, batch * dim * 4},
+      {plan.features, batch * dim * 4},
+      {plan.head_in, batch * dim * act},
+      {plan.logits, batch * 1000 * 4},
+      {plan.maps, 12 * plan.map_elements_per_layer * 4},
+  };
+  CHECK(buffers.front().first == 0);
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    INFO("buffer " << i);
+    CHECK(buffers[i].first % WorkspacePlan::kAlignment == 0);
+    const std::size_t end = buffers[i].first + std::size_t(buffers[i].second);
+    const std::size_t next = i + 1 < buffers.size() ? buffers[i + 1].first : plan.total;
+    CHECK(end <= next);                             // no overlap
+    CHECK(next - end < WorkspacePlan::kAlignment);  // no waste beyond the alignment padding
+  }
+}
+
+TEST_CASE("workspace plan: distilled heads double the pooled rows; big classifiers size the GEMM buffer",
+          "[cuda][host][workspace]") {
+  vit::ViTConfig config = vit::preset("deit_tiny_distilled_patch16_224");
+  const WorkspacePlan distilled = vit::cuda::plan_workspace(config, DType::BF16, 3, 14, 14, false);
+  CHECK(distilled.tokens == 198);
+  CHECK(distilled.pooled_rows == 6);
+  CHECK(distilled.logits + 6 * 1000 * 4 <= distilled.maps);
+  CHECK(distilled.maps == distilled.total);  // no maps requested: an empty last buffer
+
+  config.num_classes = 100000;  // [2B, classes] > [B·N, mlp] for a tiny batch
+  const WorkspacePlan wide = vit::cuda::plan_workspace(config, DType::F32, 1, 2, 2, false);
+  CHECK(wide.pooled - wide.acc >= std::size_t(2) * 100000 * 4);
+}
+
+TEST_CASE("CudaModel without a CUDA device is a clear vit::Error", "[cuda][host]") {
+  if (vit::cuda::device_count() > 0) {
+    WARN("SKIPPED: a CUDA device is present, so the no-device error cannot be provoked");
+    return;
+  }
+  const auto expected = vit::SafetensorsFile::open(vit::test::data_path("vit_timm.expected.safetensors"));
+  const vit::Model model =
+      vit::load_model(vit::test::data_path("vit_timm.safetensors"), vit::test::fixture_config(expected));
+  VIT_REQUIRE_ERROR(vit::cuda::CudaModel(model, DType::BF16), Catch::StartsWith("no CUDA device"));
+  VIT_REQUIRE_ERROR(vit::cuda::describe_device(), Catch::StartsWith("no CUDA device"));
+}
