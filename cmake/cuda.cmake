@@ -4,6 +4,10 @@
 #
 #   VIT_ENABLE_CUDA           ON when nvcc is found (on PATH, via CUDACXX, or in /usr/local/cuda)
 #   CMAKE_CUDA_ARCHITECTURES  default "80;90" (A100, H100/H200); set "native" on a machine with a GPU
+if(DEFINED VIT_ENABLE_CUDA AND NOT VIT_ENABLE_CUDA)
+  message(STATUS "vit: CUDA backend off (VIT_ENABLE_CUDA=OFF)")
+  return()  # asked off: skip the compiler search too
+endif()
 include(CheckLanguage)
 check_language(CUDA)
 if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
@@ -17,7 +21,7 @@ else()
 endif()
 option(VIT_ENABLE_CUDA "Build the CUDA backend (vit::cuda)" ${vit_cuda_default})
 if(NOT VIT_ENABLE_CUDA)
-  message(STATUS "vit: CUDA backend off (VIT_ENABLE_CUDA=OFF or no nvcc found)")
+  message(STATUS "vit: CUDA backend off (no nvcc found)")
   return()
 endif()
 

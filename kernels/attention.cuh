@@ -1,7 +1,8 @@
 // Fused multi-head self-attention: O = softmax(Q Kᵀ / √d) V per image and head, in one kernel.
 //
 // Shapes: qkv [B, N, 3D] (q | k | v, heads side by side within each, timm's layout), out [B, N, D],
-// probabilities [B, H, N, N] (fp32) or null; D = H · d, d = kHeadDim ∈ {32, 64, 80, 128}.
+// probabilities [B, H, N, N] (fp32) or null; D = H · d, d = kHeadDim ∈ {16, 32, 64, 80, 128}
+// (instantiated in vit/cuda/launch.cuh; any d ≤ 128 works, lanes past d idle).
 // Dtypes: qkv and out are T ∈ {float, __half, __nv_bfloat16}; every score, exponential, running sum and
 // output accumulator is fp32, and the probabilities are written in fp32 whatever T is.
 //

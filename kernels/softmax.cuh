@@ -1,6 +1,7 @@
 // Row softmax, standalone: y = exp(x − max x) / Σ exp(x − max x) over the last dimension.
-// The fused attention kernel does not use it; it is the unfused reference path's softmax and a kernel
-// the tests hold against the CPU one.
+// The fused attention kernel does not use it (its softmax is online, in registers); this is the building
+// block of an unfused attention (scores by cuBLAS, then this) kept for comparisons, and the tests hold it
+// against the CPU softmax. The model does not call it.
 //
 // Shapes: in, out [R, C] (may alias: each thread reads its elements before writing them, and the block
 // reductions separate the passes). Dtypes: T ∈ {float, __half, __nv_bfloat16}; max, exponentials and

@@ -6,6 +6,14 @@ set -euo pipefail
 packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev libcli11-dev)
 if [ "${1:-}" = "--with-fuzzing" ]; then packages+=(clang libclang-rt-14-dev); fi
 
+# CUDA is not installed from here: the toolkit comes with the machine (/usr/local/cuda). Without nvcc the
+# CUDA backend is simply not built (CMake says so); everything else works the same.
+if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null 2>&1; then
+  echo "CUDA toolkit found: the CUDA backend will be built"
+else
+  echo "no CUDA toolkit (nvcc): the CUDA backend will not be built"
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

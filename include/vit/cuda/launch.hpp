@@ -12,7 +12,7 @@
 namespace vit::cuda::launch {
 
 // qkv: [B, N, 3 · heads · head_dim] → out: [B, N, heads · head_dim]; probabilities: [B, heads, N, N] fp32 or
-// null. head_dim ∈ {32, 64, 80, 128}; B ≤ 65535, heads ≤ 65535.
+// null. head_dim ∈ {16, 32, 64, 80, 128}; B ≤ 65535, heads ≤ 65535.
 void attention(DType dtype, const void* qkv, void* out, float* probabilities, int batch, int tokens, int heads,
                int head_dim, void* stream);
 
