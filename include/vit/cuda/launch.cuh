@@ -2,6 +2,8 @@
 // configuration of each kernel (compiled once, into vit::cuda, by kernels/vit_cuda.cu).
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/assemble_tokens.cuh"
 #include "kernels/attention.cuh"
 #include "kernels/bias_gelu.cuh"
@@ -53,26 +55,25 @@ void attention(DType dtype, const void* qkv, void* out, float* probabilities, in
     using T = detail::Storage<decltype(tag)>;
     const T* in = static_cast<const T*>(qkv);
     T* result = static_cast<T*>(out);
+    const auto run = [&](auto head_dim_constant) {
+      kernels::attention_kernel<T, decltype(head_dim_constant)::value>
+          <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
+    };
     switch (head_dim) {
-      case 16:  // the small committed test fixtures (width 48, 3 heads)
-        kernels::attention_kernel<T, 16>
-            <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
-        break;
+      case 16:
+        run(std::integral_constant<int, 16>{});
+        break;  // the small committed test fixtures
       case 32:
-        kernels::attention_kernel<T, 32>
-            <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
+        run(std::integral_constant<int, 32>{});
         break;
       case 64:
-        kernels::attention_kernel<T, 64>
-            <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
+        run(std::integral_constant<int, 64>{});
         break;
       case 80:
-        kernels::attention_kernel<T, 80>
-            <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
+        run(std::integral_constant<int, 80>{});
         break;
       case 128:
-        kernels::attention_kernel<T, 128>
-            <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
+        run(std::integral_constant<int, 128>{});
         break;
       default:
         ::vit::detail::fail("attention: head dimension ", head_dim, " is not supported (16, 32, 64, 80 or 128)");
