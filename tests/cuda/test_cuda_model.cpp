@@ -150,3 +150,15 @@ TEST_CASE("CUDA forward matches the CPU on the real DeiT-tiny, and classifies th
     CHECK(top[i][0].index == expected_top[i][0].index);
   }
 }
+
+TEST_CASE("CUDA forward checks its input like the CPU model", "[cuda][model]") {
+  VIT_REQUIRE_CUDA_DEVICE();
+  const auto expected_file = vit::SafetensorsFile::open(data_path("vit_timm.expected.safetensors"));
+  const vit::Model model = vit::load_model(data_path("vit_timm.safetensors"), vit::test::fixture_config(expected_file));
+  vit::cuda::CudaModel cuda_model(model, DType::F16);
+  VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({1, 1, 32, 32})), Catch::Contains("expected 3 channels"));
+  VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({1, 3, 30, 32})), Catch::Contains("multiples of the patch"));
+  VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({0, 3, 32, 32})), Catch::Contains("batch is empty"));
+  // A failed call leaves the model usable.
+  CHECK(cuda_model.forward(expected_file.read_float("input")).logits.size(0) == 3);
+}

@@ -139,7 +139,8 @@ void patch_unfold(DType dtype, const float* images, void* out, int batch, int ch
 
 void assemble_tokens(const float* prefix, const float* patch_acc, const float* patch_bias, const float* pos, float* x,
                      int batch, int prefix_tokens, int patches, int dim, void* stream) {
-  VIT_CHECK(batch > 0 && prefix_tokens >= 0 && patches > 0 && dim > 0, "assemble_tokens: unsupported sizes");
+  VIT_CHECK(batch > 0 && prefix_tokens >= 0 && patches > 0 && dim > 0 && (prefix_tokens == 0 || prefix != nullptr),
+            "assemble_tokens: unsupported sizes, or prefix tokens without their values");
   const std::int64_t count = std::int64_t(batch) * (prefix_tokens + patches) * dim;
   kernels::assemble_tokens_kernel<<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
       prefix, patch_acc, patch_bias, pos, x, batch, prefix_tokens, patches, dim);
