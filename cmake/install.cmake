@@ -1,7 +1,8 @@
 # Install and export rules: `find_package(vit)` after `cmake --install`, or `add_subdirectory(vit)`.
 include(CMakePackageConfigHelpers)
 
-install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The .cuh files are the CUDA backend's implementation, compiled into vit::cuda, which is not installed.
+install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} PATTERN "*.cuh" EXCLUDE)
 install(TARGETS vit EXPORT vitTargets)
 install(EXPORT vitTargets NAMESPACE vit:: DESTINATION ${CMAKE_INSTALL_DATADIR}/vit/cmake)
 
