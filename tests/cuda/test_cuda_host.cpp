@@ -44,7 +44,7 @@ TEST_CASE("workspace plan: aligned, disjoint buffers of the right sizes", "[cuda
   }
 }
 
-TEST_CASE("workspace plan: distilled heads double the pooled rows; big classifiers size the GEMM buffer",
+TEST_CASE("workspace plan: distilled heads double the pooled rows, big classifiers size the GEMM buffer",
           "[cuda][host][workspace]") {
   vit::ViTConfig config = vit::preset("deit_tiny_distilled_patch16_224");
   const WorkspacePlan distilled = vit::cuda::plan_workspace(config, DType::BF16, 3, 14, 14, false);
