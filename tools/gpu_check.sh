@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check of the CUDA backend, in one call, for a machine with an NVIDIA GPU:
 #   build for the local GPU, run the CUDA tests, run them under compute-sanitizer (memcheck, racecheck,
-#   synccheck), and classify ../shared/images with --device cuda in fp32, fp16 and bf16.
+#   synccheck), and classify ../shared/images with --device cuda in fp32, fp16 and bf16; then the GPU
+#   benchmarks (bench/cuda: kernels and end to end, each validated against the CPU first) and their
+#   PyTorch peers (tools/bench_gpu_peers.py), as JSON lines, tabulated by tools/bench_gpu_report.py into
+#   RESULTS_DIR/gpu_bench.md (about 5 minutes of the run on an H200, by the rep budgets; not yet measured).
 # Writes RESULTS_DIR/gpu_check.md (GPU, driver, date, commit, pass/fail counts, sanitizer summaries,
 # classify output) and the full logs beside it. Exit status: 0 when every step passed, 1 otherwise.
 #
@@ -60,6 +63,10 @@ for dtype in fp32 fp16 bf16; do
     --labels "$shared/labels/imagenet_classes.txt" --top 1 --device cuda --dtype "$dtype" "$shared/images"
 done
 step ctest-all ctest --test-dir "$build" --output-on-failure -j4
+step bench-kernels "$build/bench/cuda/bench_cuda_kernels" --out "$results/bench_cuda_kernels.jsonl"
+step bench-forward "$build/bench/cuda/bench_cuda_forward" --out "$results/bench_cuda_forward.jsonl"
+step bench-peers python3 tools/bench_gpu_peers.py --out "$results/bench_gpu_peers.jsonl"
+step bench-report python3 tools/bench_gpu_report.py "$results" --out "$results/gpu_bench.md"
 
 {
   echo
@@ -84,6 +91,9 @@ step ctest-all ctest --test-dir "$build" --output-on-failure -j4
   echo
   echo "## All tests"
   grep -E 'tests passed|tests failed' "$results/ctest-all.log" | tail -n 1
+  echo
+  echo "## Benchmarks (gpu_bench.md; raw: bench_cuda_kernels.jsonl, bench_cuda_forward.jsonl, bench_gpu_peers.jsonl)"
+  sed -n '/^## Issue 6 GPU targets/,/^## End to end/p' "$results/gpu_bench.md" 2>/dev/null | sed '$d' || true
 } >>"$summary"
 
 echo "results: $summary"
