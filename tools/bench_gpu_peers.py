@@ -65,7 +65,8 @@ def main():
             "cudnn": torch.backends.cudnn.version(),
             "gpu": torch.cuda.get_device_name(0),
             "python": platform.python_version(),
-            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,  # ours: no TF32 in fp32
+            "tf32_cudnn": torch.backends.cudnn.allow_tf32,  # the fp32 patch-embedding convolution
             "compile_mode": COMPILE_MODE,
         })
         print(f"torch {torch.__version__}, timm {timm.__version__}, CUDA {torch.version.cuda}, "
@@ -133,7 +134,12 @@ def make_model(torch, timm, name, dtype):
 
 
 def bench_model(torch, timm, name, dtype_name, dtype, batches, smoke, write):
-    model = make_model(torch, timm, name, dtype)
+    try:
+        model = make_model(torch, timm, name, dtype)
+    except Exception as error:  # noqa: BLE001: recorded, the other models still run
+        write({"kind": "peer_model", "mode": "eager", "model": name, "dtype": dtype_name,
+               "error": f"{type(error).__name__}: {error}"})
+        return
     fused = [getattr(block.attn, "fused_attn", None) for block in getattr(model, "blocks", [])]
     for batch in batches:
         record = {"kind": "peer_model", "mode": "eager", "model": name, "dtype": dtype_name, "batch": batch,
@@ -198,7 +204,15 @@ def bench_compiled(torch, timm, name, dtype_name, dtype, batch, write):
 
 def sdpa_backend_contexts(torch):
     """(name, context factory) per SDPA backend this torch has."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # torch < 2.3: the older, boolean-flag context
+        flags = {"flash": "enable_flash", "efficient": "enable_mem_efficient", "math": "enable_math"}
+
+        def only(flag):
+            return lambda: torch.backends.cuda.sdp_kernel(**{f: f == flag for f in flags.values()})
+
+        return [(label, only(flag)) for label, flag in flags.items()]
     names = [("flash", "FLASH_ATTENTION"), ("efficient", "EFFICIENT_ATTENTION"), ("cudnn", "CUDNN_ATTENTION"),
              ("math", "MATH")]
     return [(label, (lambda backend: lambda: sdpa_kernel(backend))(getattr(SDPBackend, member)))

@@ -55,7 +55,8 @@ def best_sdpa(peers, dtype, tokens, heads, batch):
 
 def peer_model(peers, mode, model, dtype, batch):
     for r in kind(peers, "peer_model"):
-        if (r["mode"], r["model"], r["dtype"], r["batch"]) == (mode, model, dtype, batch) and "error" not in r:
+        if (r.get("mode"), r.get("model"), r.get("dtype"), r.get("batch")) == (mode, model, dtype, batch) \
+                and "error" not in r:
             return r
     return None
 
