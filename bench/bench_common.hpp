@@ -19,10 +19,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <string>
 
 #include <vit/core.hpp>
+
+#include "../tests/random_model.hpp"
 
 namespace vit::bench {
 
@@ -46,14 +47,7 @@ inline benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark*
       "min", [](const std::vector<double>& values) { return *std::min_element(values.begin(), values.end()); });
 }
 
-// Deterministic inputs ~N(0, scale²).
-inline Tensor<float> random_tensor(Shape shape, std::uint32_t seed, float scale = 1.0f) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  Tensor<float> tensor = Tensor<float>::uninitialized(shape);
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) tensor[i] = normal(generator);
-  return tensor;
-}
+using test::random_tensor;  // deterministic inputs ~N(0, scale²)
 
 // Stops the whole program (non-zero exit): a benchmark whose result is wrong must not report a time.
 [[noreturn]] inline void fail(const std::string& why) {

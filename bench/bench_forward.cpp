@@ -40,17 +40,7 @@ void write_file(const std::filesystem::path& path, const std::vector<std::uint8_
 }
 
 vit::ViTConfig config_for(const std::string& name) {
-  if (name != "smoke") return vit::preset(name);
-  vit::ViTConfig config;  // a tiny model: the smoke run checks the code paths, not the speed
-  config.name = "smoke";
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.embed_dim = 48;
-  config.depth = 2;
-  config.num_heads = 3;
-  config.mlp_dim = 96;
-  config.num_classes = 5;
-  return config;
+  return name == "smoke" ? vit::test::small_config() : vit::preset(name);  // smoke: checks code paths, not speed
 }
 
 // One model at a time (vit_base's weights are 330 MiB): built on first use, replaced by the next.
