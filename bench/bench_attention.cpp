@@ -15,8 +15,7 @@ void attention(benchmark::State& state, std::int64_t batch, std::int64_t tokens,
   const vit::Context& context = vit::bench::settings().context;
   const vit::Tensor<float> qkv = vit::bench::random_tensor({batch, tokens, 3 * dim}, 4);
   vit::Tensor<float> out = vit::Tensor<float>::uninitialized({batch, tokens, dim});
-  vit::Tensor<float> probabilities =
-      vit::Tensor<float>::uninitialized({maps ? batch : 0, heads, tokens, tokens});
+  vit::Tensor<float> probabilities = vit::Tensor<float>::uninitialized({maps ? batch : 0, heads, tokens, tokens});
   const vit::TensorView<float> maps_view = maps ? probabilities.view() : vit::TensorView<float>();
 
   // The reference on the first image (it is per image, so that checks the indexing of every head).

@@ -20,7 +20,6 @@
 #include <cstring>
 #include <fstream>
 #include <string>
-
 #include <vit/core.hpp>
 
 #include "../tests/random_model.hpp"
@@ -71,8 +70,8 @@ inline void validate(const std::string& what, TensorView<const float> actual, Te
 inline void count_flops(benchmark::State& state, double flops) {
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   if (settings().peak_gflops > 0)
-    state.counters["%peak"] = benchmark::Counter(flops * 1e-9 * 100 / settings().peak_gflops,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["%peak"] =
+        benchmark::Counter(flops * 1e-9 * 100 / settings().peak_gflops, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // GB/s for `bytes` moved per iteration.

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-
 #include <vit/vit.hpp>
 
 #include "bench_common.hpp"
@@ -101,7 +100,8 @@ void register_all() {
   const bool is_smoke = vit::bench::settings().smoke;
   const std::vector<Config> configs = is_smoke ? std::vector<Config>(std::begin(smoke), std::end(smoke))
                                                : std::vector<Config>(std::begin(full), std::end(full));
-  const std::vector<std::int64_t> batches = is_smoke ? std::vector<std::int64_t>{1, 2} : std::vector<std::int64_t>{1, 8, 64};
+  const std::vector<std::int64_t> batches =
+      is_smoke ? std::vector<std::int64_t>{1, 2} : std::vector<std::int64_t>{1, 8, 64};
   for (const Config& config : configs)
     for (const std::int64_t batch : batches)
       for (const bool maps : {false, true}) {

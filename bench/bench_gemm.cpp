@@ -18,13 +18,15 @@ struct GemmShape {
 void gemm(benchmark::State& state, GemmShape shape, std::int64_t rows) {
   const vit::Context& context = vit::bench::settings().context;
   const vit::Tensor<float> x = vit::bench::random_tensor({rows, shape.in}, 1);
-  const vit::Tensor<float> weight = vit::bench::random_tensor({shape.out, shape.in}, 2, 1.0f / std::sqrt(float(shape.in)));
+  const vit::Tensor<float> weight =
+      vit::bench::random_tensor({shape.out, shape.in}, 2, 1.0f / std::sqrt(float(shape.in)));
   const vit::Tensor<float> bias = vit::bench::random_tensor({shape.out}, 3);
   vit::Tensor<float> y = vit::Tensor<float>::uninitialized({rows, shape.out});
   vit::cpu::linear(context, x, weight, bias, y);
   const std::int64_t checked = std::min<std::int64_t>(rows, 4);
   for (const std::int64_t begin : {std::int64_t(0), rows - checked}) {
-    const vit::Tensor<float> expected = vit::cpu::reference::linear(x.view().rows(begin, begin + checked), weight, bias);
+    const vit::Tensor<float> expected =
+        vit::cpu::reference::linear(x.view().rows(begin, begin + checked), weight, bias);
     vit::bench::validate(std::string("linear ") + shape.name, y.view().rows(begin, begin + checked), expected, 2e-5);
   }
   for (auto _ : state) {
@@ -39,9 +41,9 @@ void register_all() {
     vit::bench::configure(benchmark::RegisterBenchmark("linear/smoke/M:20", gemm, GemmShape{"smoke", 48, 96}, 20));
     return;
   }
-  const GemmShape shapes[] = {{"deit_tiny.qkv", 192, 576},  {"deit_tiny.proj", 192, 192}, {"deit_tiny.fc1", 192, 768},
-                              {"deit_tiny.fc2", 768, 192},  {"vit_base.qkv", 768, 2304},  {"vit_base.proj", 768, 768},
-                              {"vit_base.fc1", 768, 3072},  {"vit_base.fc2", 3072, 768}};
+  const GemmShape shapes[] = {{"deit_tiny.qkv", 192, 576}, {"deit_tiny.proj", 192, 192}, {"deit_tiny.fc1", 192, 768},
+                              {"deit_tiny.fc2", 768, 192}, {"vit_base.qkv", 768, 2304},  {"vit_base.proj", 768, 768},
+                              {"vit_base.fc1", 768, 3072}, {"vit_base.fc2", 3072, 768}};
   for (const std::int64_t batch : {1, 8})
     for (const GemmShape& shape : shapes) {
       const std::string name = std::string("linear/") + shape.name + "/batch:" + std::to_string(batch);

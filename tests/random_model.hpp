@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <random>
-
 #include <vit/core.hpp>
 #include <vit/model/config.hpp>
 

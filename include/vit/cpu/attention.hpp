@@ -40,8 +40,8 @@ inline void attention(const Context& context, TensorView<const float> qkv, int n
       const detail::ConstStridedMatrixMap q(base + first * 3 * dim, rows, head_dim, Eigen::OuterStride<>(3 * dim));
       const detail::ConstStridedMatrixMap k(base + dim, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
       const detail::ConstStridedMatrixMap v(base + 2 * dim, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
-      float* score_data = probabilities.empty() ? scratch.data()
-                                                : probabilities.data() + (pair * tokens + first) * tokens;
+      float* score_data =
+          probabilities.empty() ? scratch.data() : probabilities.data() + (pair * tokens + first) * tokens;
       detail::MatrixMap scores(score_data, rows, tokens);
       scores.noalias() = (q * scale) * k.transpose();
       for (std::int64_t row = 0; row < rows; ++row) softmax_row(score_data + row * tokens, tokens);
