@@ -14,6 +14,7 @@ build=${BUILD:-build-bench}
 venv=${VENV:-/work/venv-bench}
 threads=${THREADS:-$(nproc)}
 mkdir -p "$out"
+trap 'rm -rf "$out/weights"' EXIT  # bench_forward's exported random weights, up to 330 MB each: not results
 
 echo "== build ($build)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DVIT_BUILD_BENCHMARKS=ON >/dev/null
@@ -55,7 +56,6 @@ if [ -x "$venv/bin/python" ]; then
 else
   echo "== peers skipped: no virtualenv at $venv (see tools/requirements-bench.txt)"
 fi
-rm -rf "$out/weights"  # random weights, up to 330 MB each: not results
 
 python3 - "$out/meta.json" <<'EOF'
 import json, os, sys
