@@ -45,17 +45,4 @@ inline NamedTensors random_checkpoint(const ViTConfig& config, std::uint32_t see
   return result;
 }
 
-inline ViTConfig small_config() {
-  ViTConfig config;
-  config.name = "small test model";
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.embed_dim = 48;
-  config.depth = 2;
-  config.num_heads = 3;
-  config.mlp_dim = 96;
-  config.num_classes = 5;
-  return config;
-}
-
 }  // namespace vit::test

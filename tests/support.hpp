@@ -7,11 +7,12 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <random>
 #include <sstream>
 #include <string>
 
 #include <vit/core.hpp>
+
+#include "random_model.hpp"
 
 namespace vit::test {
 
@@ -21,14 +22,6 @@ inline std::string data_path(const std::string& name) { return std::string(VIT_T
 inline std::string shared_path(const std::string& name) {
   const std::filesystem::path path = std::filesystem::path(VIT_SHARED_DIR) / name;
   return std::filesystem::exists(path) ? path.string() : std::string();
-}
-
-inline Tensor<float> random_tensor(Shape shape, std::uint32_t seed, float scale = 1.0f) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  Tensor<float> tensor = Tensor<float>::uninitialized(shape);
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) tensor[i] = normal(generator);
-  return tensor;
 }
 
 struct Comparison {

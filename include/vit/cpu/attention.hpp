@@ -1,10 +1,13 @@
 // Multi-head self-attention core on the CPU: for each image and head,
 //   P = softmax(Q Kᵀ / √head_dim),  O = P V
 // reading Q, K, V straight out of the fused qkv projection (no reshuffling copies) and writing each
-// head's output into its column block of `out`. One (image, head) pair per task; the N×N scores live
-// in per-thread scratch unless the caller asked for the probabilities, which are then written in place.
+// head's output into its column block of `out`. One task is a block of query rows of one (image, head)
+// pair, so that even batch 1 with 3 heads keeps every thread busy; the scores of a block live in
+// per-thread scratch unless the caller asked for the probabilities, which are then written in place.
+// The blocks are the same with and without maps, so asking for maps cannot change the output.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -24,19 +27,25 @@ inline void attention(const Context& context, TensorView<const float> qkv, int n
   const std::int64_t batch = qkv.size(0), tokens = qkv.size(1), dim = qkv.size(2) / 3;
   const std::int64_t head_dim = dim / num_heads;
   const float scale = 1.0f / std::sqrt(float(head_dim));
-  parallel_for(context.threads, batch * num_heads, 1, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> scratch(probabilities.empty() ? std::size_t(tokens * tokens) : 0);
+  // Blocks of at most kMaxQueryRows query rows, sized evenly (N = 197: 4 blocks of 50, 50, 50, 47).
+  constexpr std::int64_t kMaxQueryRows = 64;
+  const std::int64_t blocks = (tokens + kMaxQueryRows - 1) / kMaxQueryRows;
+  const std::int64_t block_rows = (tokens + blocks - 1) / blocks;
+  parallel_for(context.threads, batch * num_heads * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> scratch(probabilities.empty() ? std::size_t(block_rows * tokens) : 0);
     for (std::int64_t task = begin; task < end; ++task) {
-      const std::int64_t image = task / num_heads, head = task % num_heads;
+      const std::int64_t pair = task / blocks, image = pair / num_heads, head = pair % num_heads;
+      const std::int64_t first = task % blocks * block_rows, rows = std::min(block_rows, tokens - first);
       const float* base = qkv.data() + image * tokens * 3 * dim + head * head_dim;
-      const detail::ConstStridedMatrixMap q(base, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
+      const detail::ConstStridedMatrixMap q(base + first * 3 * dim, rows, head_dim, Eigen::OuterStride<>(3 * dim));
       const detail::ConstStridedMatrixMap k(base + dim, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
       const detail::ConstStridedMatrixMap v(base + 2 * dim, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
-      float* score_data = probabilities.empty() ? scratch.data() : probabilities.data() + task * tokens * tokens;
-      detail::MatrixMap scores(score_data, tokens, tokens);
+      float* score_data =
+          probabilities.empty() ? scratch.data() : probabilities.data() + (pair * tokens + first) * tokens;
+      detail::MatrixMap scores(score_data, rows, tokens);
       scores.noalias() = (q * scale) * k.transpose();
-      for (std::int64_t row = 0; row < tokens; ++row) softmax_row(score_data + row * tokens, tokens);
-      detail::StridedMatrixMap o(out.data() + image * tokens * dim + head * head_dim, tokens, head_dim,
+      for (std::int64_t row = 0; row < rows; ++row) softmax_row(score_data + row * tokens, tokens);
+      detail::StridedMatrixMap o(out.data() + (image * tokens + first) * dim + head * head_dim, rows, head_dim,
                                  Eigen::OuterStride<>(dim));
       o.noalias() = scores * v;
     }

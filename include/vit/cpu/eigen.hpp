@@ -1,6 +1,13 @@
 // Eigen maps over raw row-major buffers: the only way the CPU backend talks to Eigen.
 #pragma once
 
+// The CPU backend parallelises with its own parallel_for, honouring Context::threads; Eigen's GEMM
+// would otherwise start its own OpenMP team whenever a call runs on one chunk (Context::threads = 1
+// used two threads). Effective when this is the first header to include Eigen in a translation unit.
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE
+#endif
+
 #include <Eigen/Core>
 
 namespace vit::cpu::detail {

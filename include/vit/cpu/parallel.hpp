@@ -2,8 +2,8 @@
 //
 // OpenMP when the build has it (vit::vit links OpenMP when CMake finds it), serial otherwise.
 // Chunks are contiguous so each worker can set up scratch memory once and stream through its rows.
-// Nested calls run serially inside the outer region (OpenMP's default), which is also what keeps
-// Eigen's own GEMM parallelism from oversubscribing: Eigen stays single-threaded inside a region.
+// Nested calls run serially inside the outer region (OpenMP's default). Eigen's own GEMM parallelism is
+// switched off (see eigen.hpp), so the threads are exactly the ones parallel_for starts.
 #pragma once
 
 #include <algorithm>

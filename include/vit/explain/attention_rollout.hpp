@@ -17,10 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/eigen.hpp"
 
 namespace vit {
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The full CPU measurement, in one go (about 10 minutes on a 2-core machine): builds the benchmarks,
+# measures the machine's fp32 peak, the kernels, the end-to-end forward, and the peers (PyTorch and
+# ONNX Runtime on the same weights and thread count), then writes the Markdown table and the plot.
+#
+#   bench/run_cpu.sh OUT_DIR            (env: BUILD=build-bench, VENV=/work/venv-bench, THREADS=$(nproc))
+#
+# The peers need a virtualenv with tools/requirements-bench.txt; without it they are skipped and the
+# report has our numbers only. Run on a quiet machine: the load average is recorded before and after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: bench/run_cpu.sh OUT_DIR}
+build=${BUILD:-build-bench}
+venv=${VENV:-/work/venv-bench}
+threads=${THREADS:-$(nproc)}
+mkdir -p "$out"
+trap 'rm -rf "$out/weights"' EXIT  # bench_forward's exported random weights, up to 330 MB each: not results
+
+echo "== build ($build)"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DVIT_BUILD_BENCHMARKS=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target bench_cpu_peak bench_gemm bench_attention bench_layer_norm bench_forward
+
+python3 - "$out/meta.json" "$threads" <<'EOF'
+import json, os, subprocess, sys, datetime
+cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+            if line.startswith("Model name")), "unknown")
+json.dump({"cpu": cpu, "cores": os.cpu_count(), "threads": int(sys.argv[2]),
+           "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "commit": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
+           "load_before": os.getloadavg()}, open(sys.argv[1], "w"), indent=1)
+EOF
+
+run() {  # run NAME [ARGS...]: one benchmark binary, JSON to $out/NAME.json
+  local name=$1
+  shift
+  echo "== $name"
+  "$build/bench/$name" --threads="$threads" --benchmark_out="$out/$name.json" --benchmark_out_format=json "$@"
+}
+
+run bench_cpu_peak
+# The all-threads median is "the peak" every other result is a percentage of.
+VIT_PEAK_GFLOPS=$(python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))["benchmarks"]
+print(max(r["GFLOP/s"] for r in rows if r.get("aggregate_name") == "median"))' "$out/bench_cpu_peak.json")
+export VIT_PEAK_GFLOPS
+echo "measured fp32 peak: $VIT_PEAK_GFLOPS GFLOP/s"
+run bench_gemm
+run bench_attention
+run bench_layer_norm
+run bench_forward --export-dir="$out/weights"
+
+if [ -x "$venv/bin/python" ]; then
+  echo "== peers (PyTorch, ONNX Runtime)"
+  "$venv/bin/python" tools/bench_peers.py --weights-dir "$out/weights" --threads "$threads" --out "$out/peers.json"
+else
+  echo "== peers skipped: no virtualenv at $venv (see tools/requirements-bench.txt)"
+fi
+
+python3 - "$out/meta.json" <<'EOF'
+import json, os, sys
+meta = json.load(open(sys.argv[1]))
+meta["load_after"] = os.getloadavg()
+json.dump(meta, open(sys.argv[1], "w"), indent=1)
+EOF
+report_python=python3  # the virtualenv's has matplotlib for the plot
+[ -x "$venv/bin/python" ] && report_python="$venv/bin/python"
+"$report_python" tools/bench_report.py "$out"
+echo "== done: $out/report.md, $out/speed.png"
