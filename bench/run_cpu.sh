@@ -20,6 +20,13 @@ echo "== build ($build)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DVIT_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target bench_cpu_peak bench_gemm bench_attention bench_layer_norm bench_forward
 
+# Wait (up to 3 minutes) for the 1-minute load average to settle below a quarter of the cores, so that a
+# build that has just finished does not count as load; the report says "busy" when it did not settle.
+for _ in $(seq 18); do
+  python3 -c 'import os, sys; sys.exit(os.getloadavg()[0] > 0.25 * os.cpu_count())' && break
+  sleep 10
+done
+
 python3 - "$out/meta.json" "$threads" <<'EOF'
 import json, os, subprocess, sys, datetime
 cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()

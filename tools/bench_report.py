@@ -72,15 +72,21 @@ def ratio(theirs, ours):
 
 def report(meta, results, peers):
     peak = {row["fields"]["threads"]: row["GFLOP/s"] for row in results["bench_cpu_peak"].values()}
-    busiest = max([meta["load_before"][0]] + meta.get("load_after", [0])[:1])
-    busy = busiest > 0.25 * meta["cores"]
+    # Busy: other work on the machine. Before the run that is the 1-minute load average itself (run_cpu.sh
+    # waits for it to settle first); after it, the average includes the benchmark's own threads, so only the
+    # excess over them counts.
+    quiet = 0.25 * meta["cores"]
+    before = meta["load_before"][0]
+    after = meta.get("load_after", [0])[0] - meta["threads"]
+    busiest = max(before, after)
+    busy = busiest > quiet
     lines = [
         f"Machine: {meta['cpu']}, {meta['cores']} cores, {meta['threads']} threads used. Date: {meta['date']}. "
         f"Commit: {meta['commit']}. Load average (1/5/15 min) before: "
         f"{' '.join(f'{v:.2f}' for v in meta['load_before'])}, after: "
         f"{' '.join(f'{v:.2f}' for v in meta.get('load_after', [])) or 'not recorded'}.",
         "",
-        *([f"**The machine was busy (1-minute load average up to {busiest:.2f} on {meta['cores']} cores): threads were "
+        *([f"**The machine was busy (1-minute load average {busiest:.2f} above what the benchmark itself explains, on {meta['cores']} cores): threads were "
            "preempted, so these numbers (ours and the peers', measured minutes apart) are not a valid comparison "
            "and the verdicts below are indicative only.**", ""] if busy else []),
         "Measured fp32 FMA peak: " + ", ".join(f"{fmt(v, 1)} GFLOP/s on {t} thread(s)" for t, v in sorted(peak.items())) + ".",
