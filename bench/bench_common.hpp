@@ -22,6 +22,7 @@
 #include <string>
 #include <vit/core.hpp>
 
+#include "../tests/compare.hpp"
 #include "../tests/random_model.hpp"
 
 namespace vit::bench {
@@ -54,16 +55,12 @@ using test::random_tensor;  // deterministic inputs ~N(0, scale²)
   std::exit(2);
 }
 
-// fail()s when `actual` is further than `tolerance` from `expected` anywhere.
+// fail()s when `actual` is further than `tolerance` from `expected` anywhere (NaN never passes).
 inline void validate(const std::string& what, TensorView<const float> actual, TensorView<const float> expected,
                      double tolerance) {
-  double worst = 0;
-  for (std::int64_t i = 0; i < expected.numel(); ++i) {
-    const double error = std::abs(double(actual[i]) - double(expected[i]));
-    if (!(error <= worst)) worst = error;  // NaN sticks
-  }
-  if (!(worst <= tolerance))
-    fail(what + ": max abs error " + std::to_string(worst) + " > " + std::to_string(tolerance));
+  const test::Comparison comparison = test::compare(actual, expected, tolerance);
+  if (comparison.count_bad > 0)
+    fail(what + ": " + comparison.describe(actual, expected) + " (tolerance " + std::to_string(tolerance) + ")");
 }
 
 // GFLOP/s, and % of the measured peak when known, for `flops` per iteration.

@@ -14,23 +14,10 @@
 #include <memory>
 #include <vit/vit.hpp>
 
+#include "../tests/model_builder.hpp"
 #include "bench_common.hpp"
 
 namespace {
-
-// Random weights for every tensor `config` expects (timm naming), scaled like a trained model's
-// (~1/√fan_in for matrices), encoded as a safetensors file.
-std::vector<std::uint8_t> random_checkpoint(const vit::ViTConfig& config) {
-  std::vector<vit::Tensor<float>> values;
-  std::vector<vit::SafetensorsTensor> tensors;
-  std::uint32_t seed = 100;
-  for (const vit::ExpectedWeight& weight : vit::expected_weights(config)) {
-    const float scale = weight.shape.rank() == 2 ? 1.0f / std::sqrt(float(weight.shape[1])) : 0.5f;
-    values.push_back(vit::bench::random_tensor(weight.shape, seed++, scale));
-  }
-  for (std::size_t i = 0; i < values.size(); ++i) tensors.push_back({vit::expected_weights(config)[i].name, values[i]});
-  return vit::encode_safetensors(tensors);
-}
 
 void write_file(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -49,7 +36,7 @@ const vit::Model& model_for(const std::string& name) {
   if (cached_name == name) return *cached;
   cached.reset();
   const vit::ViTConfig config = config_for(name);
-  const std::vector<std::uint8_t> bytes = random_checkpoint(config);
+  const std::vector<std::uint8_t> bytes = vit::test::random_checkpoint(config).encode();
   cached = std::make_unique<vit::Model>(vit::load_model(vit::SafetensorsFile::parse(bytes), config));
   cached_name = name;
   if (!vit::bench::settings().export_dir.empty()) {

@@ -1,14 +1,15 @@
-// Builds random checkpoints in memory for loading tests: every tensor a config expects, in timm naming.
+// Builds random checkpoints in memory, for loading tests and benchmarks: every tensor a config expects, in
+// timm naming. No Catch2 here, so that benchmark programs can use it too.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
-
 #include <vit/io/safetensors.hpp>
 #include <vit/model/checkpoint.hpp>
 
-#include "support.hpp"
+#include "random_model.hpp"
 
 namespace vit::test {
 

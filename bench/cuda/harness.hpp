@@ -17,6 +17,7 @@
 #include <vit/core.hpp>
 #include <vit/cuda.hpp>
 
+#include "../../tests/compare.hpp"
 #include "vit/cuda/check.cuh"
 
 namespace vit::bench {
@@ -173,16 +174,13 @@ inline double roundoff(DType dtype) {
 inline double require_close(const std::string& what, TensorView<const float> actual, TensorView<const float> expected,
                             double tolerance) {
   VIT_CHECK(actual.numel() == expected.numel(), what, ": ", actual.numel(), " values, expected ", expected.numel());
-  double magnitude = 1, max_error = 0;
+  double magnitude = 1;
   for (std::int64_t i = 0; i < expected.numel(); ++i) magnitude = std::max(magnitude, double(std::abs(expected[i])));
-  for (std::int64_t i = 0; i < expected.numel(); ++i) {
-    const double error = std::abs(double(actual[i]) - double(expected[i]));
-    if (!(error <= tolerance * magnitude))
-      detail::fail("VALIDATION FAILED: ", what, ": at ", i, " got ", actual[i], ", expected ", expected[i],
-                   " (tolerance ", tolerance * magnitude, ")");
-    max_error = std::max(max_error, error);
-  }
-  return max_error;
+  const test::Comparison comparison = test::compare(actual, expected, tolerance * magnitude);
+  if (comparison.count_bad > 0)
+    detail::fail("VALIDATION FAILED: ", what, ": ", comparison.describe(actual, expected), " (tolerance ",
+                 tolerance * magnitude, ")");
+  return comparison.max_abs;
 }
 
 // One JSON object per line, to `path` (nothing when empty), flushed per record so a crash keeps the rest.
