@@ -46,6 +46,18 @@ TEST_CASE("cpu::linear matches the reference", "[ops][linear]") {
   // No bias.
   vit::cpu::linear(context, x, weight, {}, y);
   VIT_REQUIRE_CLOSE(y, vit::cpu::reference::linear(x, weight, {}), tolerance::kLinear);
+
+  // GELU fused into the output pass: the reference GELU of the reference product.
+  vit::cpu::linear(context, x, weight, bias, y, vit::Output::Overwrite, vit::cpu::Activation::Gelu);
+  VIT_REQUIRE_CLOSE(y, vit::cpu::reference::gelu(expected), tolerance::kLinear + tolerance::kGelu);
+}
+
+TEST_CASE("cpu::linear refuses an activation on an accumulated output", "[ops][linear]") {
+  const auto x = random_tensor({4, 8}, 1), weight = random_tensor({6, 8}, 2), bias = random_tensor({6}, 3);
+  vit::Tensor<float> y({4, 6});
+  VIT_REQUIRE_ERROR(
+      vit::cpu::linear(vit::Context{}, x, weight, bias, y, vit::Output::Accumulate, vit::cpu::Activation::Gelu),
+      Catch::Contains("an activation applies to a fresh output"));
 }
 
 TEST_CASE("cpu::layer_norm matches the reference", "[ops][layer_norm]") {

@@ -14,7 +14,7 @@
 #include "vit/core/context.hpp"
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
-#include "vit/cpu/eigen.hpp"
+#include "vit/cpu/gemm.hpp"
 #include "vit/cpu/parallel.hpp"
 #include "vit/cpu/softmax.hpp"
 
@@ -37,17 +37,16 @@ inline void attention(const Context& context, TensorView<const float> qkv, int n
       const std::int64_t pair = task / blocks, image = pair / num_heads, head = pair % num_heads;
       const std::int64_t first = task % blocks * block_rows, rows = std::min(block_rows, tokens - first);
       const float* base = qkv.data() + image * tokens * 3 * dim + head * head_dim;
-      const detail::ConstStridedMatrixMap q(base + first * 3 * dim, rows, head_dim, Eigen::OuterStride<>(3 * dim));
-      const detail::ConstStridedMatrixMap k(base + dim, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
-      const detail::ConstStridedMatrixMap v(base + 2 * dim, tokens, head_dim, Eigen::OuterStride<>(3 * dim));
+      const float* q = base + first * 3 * dim;
+      const float *k = base + dim, *v = base + 2 * dim;
       float* score_data =
           probabilities.empty() ? scratch.data() : probabilities.data() + (pair * tokens + first) * tokens;
-      detail::MatrixMap scores(score_data, rows, tokens);
-      scores.noalias() = (q * scale) * k.transpose();
+      detail::gemm({q, rows, head_dim, 3 * dim}, {k, tokens, head_dim, 3 * dim}, detail::BLayout::NByK, scale,
+                   {score_data, rows, tokens, tokens}, Output::Overwrite);
       for (std::int64_t row = 0; row < rows; ++row) softmax_row(score_data + row * tokens, tokens);
-      detail::StridedMatrixMap o(out.data() + (image * tokens + first) * dim + head * head_dim, rows, head_dim,
-                                 Eigen::OuterStride<>(dim));
-      o.noalias() = scores * v;
+      float* o = out.data() + (image * tokens + first) * dim + head * head_dim;
+      detail::gemm({score_data, rows, tokens, tokens}, {v, tokens, head_dim, 3 * dim}, detail::BLayout::KByN, 1.0f,
+                   {o, rows, head_dim, dim}, Output::Overwrite);
     }
   });
 }

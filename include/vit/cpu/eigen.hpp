@@ -16,6 +16,7 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 using RowVector = Eigen::Matrix<float, 1, Eigen::Dynamic>;
 using MatrixMap = Eigen::Map<RowMatrix>;
 using ConstMatrixMap = Eigen::Map<const RowMatrix>;
+using RowVectorMap = Eigen::Map<RowVector>;
 using ConstRowVectorMap = Eigen::Map<const RowVector>;
 // A row-major matrix whose rows are `stride` floats apart (a column block of a wider matrix).
 using StridedMatrixMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;

@@ -14,24 +14,32 @@ namespace vit::cpu {
 
 inline float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 
-// x: any shape, modified in place. Vectorised: scalar std::erf made GELU a quarter of deit_tiny's
-// forward. With z = |x|/√2, 1 - erf(z) = t·P(t)·exp(-z²), t = 1/(1 + p·z) (Abramowitz & Stegun 7.1.26,
-// absolute error ≤ 1.5e-7), and the result is formed without cancellation:
-//   h = 0.5 · x · t·P(t)·exp(-z²);   GELU(x) = x - h for x ≥ 0, h for x < 0.
-inline void gelu_inplace(const Context& context, TensorView<float> x) {
+namespace detail {
+
+// GELU of count contiguous floats, in place, on the calling thread. Vectorised: scalar std::erf made
+// GELU a quarter of deit_tiny's forward. With z = |x|/√2, 1 - erf(z) = t·P(t)·exp(-z²),
+// t = 1/(1 + p·z) (Abramowitz & Stegun 7.1.26, absolute error ≤ 1.5e-7), and the result is formed
+// without cancellation:  h = 0.5 · x · t·P(t)·exp(-z²);   GELU(x) = x - h for x ≥ 0, h for x < 0.
+inline void gelu_span(float* data, std::int64_t count) {
   constexpr std::int64_t kBlock = 1024;  // temporaries on the stack, in L1
-  using Block = Eigen::Array<float, Eigen::Dynamic, 1, Eigen::ColMajor, kBlock, 1>;
-  parallel_for(context.threads, x.numel(), 4096, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t first = begin; first < end; first += kBlock) {
-      Eigen::Map<Eigen::ArrayXf> values(x.data() + first, std::min(kBlock, end - first));
-      const Block z = values.abs() * 0.70710678118654752f;
-      const Block t = 1.0f / (1.0f + 0.3275911f * z);
-      const Block poly =
-          t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-      const Block h = 0.5f * values * poly * (-z * z).exp();
-      values = (values >= 0.0f).select(values - h, h);
-    }
-  });
+  using Chunk = Eigen::Array<float, Eigen::Dynamic, 1, Eigen::ColMajor, kBlock, 1>;
+  for (std::int64_t first = 0; first < count; first += kBlock) {
+    Eigen::Map<Eigen::ArrayXf> values(data + first, std::min(kBlock, count - first));
+    const Chunk z = values.abs() * 0.70710678118654752f;
+    const Chunk t = 1.0f / (1.0f + 0.3275911f * z);
+    const Chunk poly =
+        t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+    const Chunk h = 0.5f * values * poly * (-z * z).exp();
+    values = (values >= 0.0f).select(values - h, h);
+  }
+}
+
+}  // namespace detail
+
+// x: any shape, modified in place. (cpu::linear applies the same GELU fused, Activation::Gelu.)
+inline void gelu_inplace(const Context& context, TensorView<float> x) {
+  parallel_for(context.threads, x.numel(), 4096,
+               [&](std::int64_t begin, std::int64_t end) { detail::gelu_span(x.data() + begin, end - begin); });
 }
 
 }  // namespace vit::cpu

@@ -20,6 +20,13 @@ struct Linear {
     detail::require_cpu_float<T>(context, "Linear");
     if constexpr (std::is_same_v<T, float>) cpu::linear(context, x, weight, bias, y, output);
   }
+
+  // x: [M, in] → y = GELU(x · Wᵀ + b): [M, out], the GELU fused into the product's output pass.
+  void forward_gelu(const Context& context, TensorView<const T> x, TensorView<T> y) const {
+    detail::require_cpu_float<T>(context, "Linear");
+    if constexpr (std::is_same_v<T, float>)
+      cpu::linear(context, x, weight, bias, y, Output::Overwrite, cpu::Activation::Gelu);
+  }
 };
 
 }  // namespace vit::nn

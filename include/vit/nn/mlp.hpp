@@ -2,7 +2,6 @@
 #pragma once
 
 #include "vit/core/tensor.hpp"
-#include "vit/cpu/gelu.hpp"
 #include "vit/nn/linear.hpp"
 
 namespace vit::nn {
@@ -14,8 +13,7 @@ struct Mlp {
 
   // h: [M, D] normalised input; hidden: [M, hidden] scratch; residual: [M, D], receives += fc2(GELU(fc1(h))).
   void forward(const Context& context, TensorView<const T> h, TensorView<T> hidden, TensorView<T> residual) const {
-    fc1.forward(context, h, hidden);
-    if constexpr (std::is_same_v<T, float>) cpu::gelu_inplace(context, hidden);
+    fc1.forward_gelu(context, h, hidden);
     fc2.forward(context, hidden, residual, Output::Accumulate);
   }
 };
