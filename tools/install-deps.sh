@@ -3,7 +3,7 @@
 # are present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev libcli11-dev libbenchmark-dev libopenblas-dev)
+packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev libcli11-dev libbenchmark-dev libdnnl-dev)
 if [ "${1:-}" = "--with-fuzzing" ]; then packages+=(clang libclang-rt-14-dev); fi
 
 # CUDA is not installed from here: the toolkit comes with the machine (/usr/local/cuda). Without nvcc the
