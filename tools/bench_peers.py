@@ -78,6 +78,7 @@ def main():
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads for both peers")
     parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS), help="a subset")
+    parser.add_argument("--batches", nargs="+", type=int, help="a subset of each model's batch sizes")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds per repetition (at least one call)")
     args = parser.parse_args()
 
@@ -91,7 +92,7 @@ def main():
 
     torch_results, ort_results, checks = [], [], {}
     for name in args.models:
-        batches = CONFIGS[name]
+        batches = [batch for batch in CONFIGS[name] if not args.batches or batch in args.batches]
         model = timm.create_model(name, pretrained=False).eval()
         model.load_state_dict(safetensors.torch.load_file(os.path.join(args.weights_dir, name + ".safetensors")))
         check = safetensors.torch.load_file(os.path.join(args.weights_dir, name + ".check.safetensors"))
