@@ -125,7 +125,9 @@ def report(meta, results, peers):
         lines.append(f"| {row['fields']['D']} | {row['fields']['batch']} | {fmt(row['real_time'] * 1e3, 1)} | "
                      f"{fmt(row['GB/s'], 1)} |")
 
-    lines += ["", "### Targets (issue 6)", ""]
+    lines += ["", "### Targets (issue 6), from this single pass", "",
+              "All of vit runs before all of the peers here; on a machine whose speed drifts, bench/run_targets.sh's",
+              "alternating rounds (targets.md) are the measurement to trust for the ratios.", ""]
     for model in SPEED_MODELS:
         for batch in TARGET_BATCHES:
             r = next((r for r in rows if r["model"] == model and r["batch"] == batch and r["maps"] == "off"), None)
