@@ -1,18 +1,14 @@
 // Exact GELU on the CPU, in place: x · Φ(x) = 0.5 · x · (1 + erf(x / √2)) (PyTorch's default,
-// approximate='none'; timm and HF ViTs use it).
+// approximate='none'; timm and HF ViTs use it). Applied by cpu::linear (Activation::Gelu) to each thread's
+// slice of fc1's output, so it has no parallel pass of its own.
 #pragma once
 
 #include <algorithm>
-#include <cmath>
+#include <cstdint>
 
-#include "vit/core/context.hpp"
-#include "vit/core/tensor.hpp"
 #include "vit/cpu/eigen.hpp"
-#include "vit/cpu/parallel.hpp"
 
 namespace vit::cpu {
-
-inline float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 
 namespace detail {
 
@@ -35,11 +31,5 @@ inline void gelu_span(float* data, std::int64_t count) {
 }
 
 }  // namespace detail
-
-// x: any shape, modified in place. (cpu::linear applies the same GELU fused, Activation::Gelu.)
-inline void gelu_inplace(const Context& context, TensorView<float> x) {
-  parallel_for(context.threads, x.numel(), 4096,
-               [&](std::int64_t begin, std::int64_t end) { detail::gelu_span(x.data() + begin, end - begin); });
-}
 
 }  // namespace vit::cpu
