@@ -11,27 +11,15 @@ import os
 import statistics
 import sys
 
-TARGETS = {"torch": 1.5, "onnxruntime": 1.0}
+from bench_report import TARGET_VS_ORT, TARGET_VS_TORCH, medians, peer_ms
+
+TARGETS = {"torch": TARGET_VS_TORCH, "onnxruntime": TARGET_VS_ORT}
 NAMES = {"torch": "PyTorch", "onnxruntime": "ONNX Runtime"}
 
 
 def vit_round(path):
-    rows = json.load(open(path))["benchmarks"]
-    times = {}
-    for row in rows:
-        if row.get("aggregate_name") != "median":
-            continue
-        model, batch = row["name"].split("/")[1], int(row["name"].split("/")[2].split(":")[1])
-        times[(model, batch)] = row["ms/image"]
-    return times
-
-
-def peers_round(path):
-    times = {}
-    for peer in json.load(open(path))["peers"]:
-        for row in peer["results"]:
-            times[(peer["peer"], row["model"], row["batch"])] = row["ms_per_image_median"]
-    return times
+    """One round's bench_forward JSON → {(model, batch): median ms/image}."""
+    return {(row["parts"][1], int(row["fields"]["batch"])): row["ms/image"] for row in medians(path).values()}
 
 
 def main():
@@ -39,7 +27,7 @@ def main():
     meta = json.load(open(os.path.join(directory, "targets_meta.json")))
     rounds = sorted(glob.glob(os.path.join(directory, "targets_vit_*.json")))
     ours = [vit_round(path) for path in rounds]
-    theirs = [peers_round(path.replace("targets_vit_", "targets_peers_")) for path in rounds]
+    theirs = [json.load(open(path.replace("targets_vit_", "targets_peers_"))) for path in rounds]
     print(f"Targets run: {len(rounds)} alternating rounds (vit, then the peers), {meta['threads']} threads, "
           f"{meta['date']}, commit {meta['commit']}, load before {meta['load_before'][0]:.2f}.\n")
     print("| model | batch | peer | vit ms/image per round | peer ms/image per round | ratio per round | median ratio | target |")
@@ -48,7 +36,7 @@ def main():
     for model, batch in sorted(ours[0]):
         for peer in ("torch", "onnxruntime"):
             mine = [round_[(model, batch)] for round_ in ours]
-            other = [round_[(peer, model, batch)] for round_ in theirs]
+            other = [peer_ms(peers, peer, model, batch) for peers in theirs]
             ratios = [o / m for o, m in zip(other, mine)]
             median = statistics.median(ratios)
             met = median >= TARGETS[peer]
