@@ -27,15 +27,7 @@ for _ in $(seq 18); do
   sleep 10
 done
 
-python3 - "$out/meta.json" "$threads" <<'EOF'
-import json, os, subprocess, sys, datetime
-cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-            if line.startswith("Model name")), "unknown")
-json.dump({"cpu": cpu, "cores": os.cpu_count(), "threads": int(sys.argv[2]),
-           "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "commit": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
-           "load_before": os.getloadavg()}, open(sys.argv[1], "w"), indent=1)
-EOF
+python3 tools/bench_meta.py "$out/meta.json" "$threads"
 
 run() {  # run NAME [ARGS...]: one benchmark binary, JSON to $out/NAME.json
   local name=$1

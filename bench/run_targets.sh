@@ -20,10 +20,7 @@ trap 'rm -rf "$weights"' EXIT
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DVIT_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target bench_forward
-python3 -c 'import datetime, json, os, subprocess, sys
-json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "threads": int(sys.argv[2]),
-           "commit": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
-           "load_before": os.getloadavg()}, open(sys.argv[1], "w"), indent=1)' "$out/targets_meta.json" "$threads"
+python3 tools/bench_meta.py "$out/targets_meta.json" "$threads"
 
 for round in $(seq "$rounds"); do
   echo "== round $round: vit"
