@@ -12,6 +12,14 @@ constexpr double kProbabilities = 1e-6;  // softmax outputs are in [0, 1]
 constexpr double kAttention = 2e-5;      // P·V after a head_dim-term Q·Kᵀ
 constexpr double kResize = 1e-5;         // separable bicubic, a handful of taps
 
+// Backward passes against their double references, relative to the largest expected magnitude (max 1):
+// gradients are sums over up to M·N terms (weight gradients sum over every row), so an absolute bound would
+// either be loose for dx or tight for dW. ~10x over the fp32 rounding seen at ViT sizes.
+constexpr double kGradient = 2e-5;
+// Finite differences of the float forward (central, step h): truncation O(h²) plus the forward's rounding
+// (~1e-7 · |L|) divided by h. With h = 1e-2 on O(1) inputs both stay below 1e-3 of the gradient's scale.
+constexpr double kFiniteDifference = 3e-3;
+
 // Whole-model parity with PyTorch (the acceptance bounds).
 constexpr double kModelLogits = 1e-4;
 constexpr double kModelProbabilities = 1e-5;

@@ -5,6 +5,7 @@
 // pair, so that even batch 1 with 3 heads keeps every thread busy; the scores of a block live in
 // per-thread scratch unless the caller asked for the probabilities, which are then written in place.
 // The blocks are the same with and without maps, so asking for maps cannot change the output.
+// attention_backward is its backward pass.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "vit/core/context.hpp"
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/eigen.hpp"
 #include "vit/cpu/gemm.hpp"
 #include "vit/cpu/parallel.hpp"
 #include "vit/cpu/softmax.hpp"
@@ -47,6 +49,49 @@ inline void attention(const Context& context, TensorView<const float> qkv, int n
       float* o = out.data() + (image * tokens + first) * dim + head * head_dim;
       detail::gemm({score_data, rows, tokens, tokens}, {v, tokens, head_dim, 3 * dim}, detail::BLayout::KByN, 1.0f,
                    {o, rows, head_dim, dim}, Output::Overwrite);
+    }
+  });
+}
+
+// The backward pass of attention, per image and head, given dO = ∂L/∂O and the forward's P:
+//   dP = dO · Vᵀ,  dV = Pᵀ · dO,  dS = P ⊙ (dP - rowsum(P ⊙ dP))  (softmax),
+//   dQ = scale · dS · K,  dK = scale · dSᵀ · Q                     (S = scale · Q Kᵀ)
+// qkv: [B, N, 3D] the forward's input; probabilities: [B, H, N, N] the forward's P; d_out: [B, N, D];
+// d_qkv: [B, N, 3D] (written); d_probabilities (dP) and d_scores (dS): [B, H, N, N] or empty (then they
+// live in per-thread scratch). One task is one (image, head) pair: dK and dV sum over every query row.
+inline void attention_backward(const Context& context, TensorView<const float> qkv,
+                               TensorView<const float> probabilities, int num_heads, TensorView<const float> d_out,
+                               TensorView<float> d_qkv, TensorView<float> d_probabilities = {},
+                               TensorView<float> d_scores = {}) {
+  const std::int64_t batch = qkv.size(0), tokens = qkv.size(1), dim = qkv.size(2) / 3;
+  const std::int64_t head_dim = dim / num_heads, stride = 3 * dim;
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  parallel_for(context.threads, batch * num_heads, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> scratch(
+        std::size_t((d_probabilities.empty() ? tokens * tokens : 0) + (d_scores.empty() ? tokens * tokens : 0)));
+    for (std::int64_t pair = begin; pair < end; ++pair) {
+      const std::int64_t image = pair / num_heads, head = pair % num_heads;
+      const std::int64_t column = image * tokens * stride + head * head_dim;
+      const float *q = qkv.data() + column, *k = q + dim, *v = q + 2 * dim;
+      float *dq = d_qkv.data() + column, *dk = dq + dim, *dv = dq + 2 * dim;
+      const float* p = probabilities.data() + pair * tokens * tokens;
+      const float* d_o = d_out.data() + image * tokens * dim + head * head_dim;
+      float* dp = d_probabilities.empty() ? scratch.data() : d_probabilities.data() + pair * tokens * tokens;
+      float* ds = d_scores.empty() ? scratch.data() + (d_probabilities.empty() ? tokens * tokens : 0)
+                                   : d_scores.data() + pair * tokens * tokens;
+      detail::gemm({d_o, tokens, head_dim, dim}, {v, tokens, head_dim, stride}, detail::BLayout::NByK, 1.0f,
+                   {dp, tokens, tokens, tokens}, Output::Overwrite);
+      detail::gemm({p, tokens, tokens, tokens}, detail::ALayout::KByM, {d_o, tokens, head_dim, dim},
+                   detail::BLayout::KByN, 1.0f, {dv, tokens, head_dim, stride}, Output::Overwrite);
+      for (std::int64_t row = 0; row < tokens; ++row) {
+        const Eigen::Map<const Eigen::ArrayXf> p_row(p + row * tokens, tokens), dp_row(dp + row * tokens, tokens);
+        const float dot = (p_row * dp_row).sum();
+        Eigen::Map<Eigen::ArrayXf>(ds + row * tokens, tokens) = p_row * (dp_row - dot);
+      }
+      detail::gemm({ds, tokens, tokens, tokens}, {k, tokens, head_dim, stride}, detail::BLayout::KByN, scale,
+                   {dq, tokens, head_dim, stride}, Output::Overwrite);
+      detail::gemm({ds, tokens, tokens, tokens}, detail::ALayout::KByM, {q, tokens, head_dim, stride},
+                   detail::BLayout::KByN, scale, {dk, tokens, head_dim, stride}, Output::Overwrite);
     }
   });
 }
