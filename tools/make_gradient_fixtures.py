@@ -873,6 +873,10 @@ def real_images(shared: Path, model):
     files = sorted(p for p in (shared / "images").iterdir() if p.suffix.lower() in REAL_IMAGE_EXT)
     from PIL import Image
     cfg = timm.data.resolve_data_config({}, model=model)
+    # The C++ side preprocesses the images itself with vit::default_preprocessing, which for DeiT uses the
+    # DeiT authors' eval resize (short side 256 = 224 / 0.875, as ../shared/models/README.md states) where
+    # timm's pretrained_cfg says crop_pct 0.9 (short side 248). Same inputs on both sides is what matters here.
+    cfg["crop_pct"] = 0.875
     tf = timm.data.create_transform(**cfg)
     x = torch.stack([tf(Image.open(p).convert("RGB")) for p in files])
     return [p.name for p in files], x, repr(tf).replace("\n", " "), cfg
