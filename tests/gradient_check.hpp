@@ -14,12 +14,14 @@
 
 namespace vit::test {
 
-// max(1, max |values|): what a relative tolerance is relative to.
-inline double scale_of(TensorView<const float> values) {
-  double scale = 1.0;
-  for (std::int64_t i = 0; i < values.numel(); ++i) scale = std::max(scale, double(std::abs(values[i])));
-  return scale;
+inline double max_abs_of(TensorView<const float> values) {
+  double largest = 0.0;
+  for (std::int64_t i = 0; i < values.numel(); ++i) largest = std::max(largest, double(std::abs(values[i])));
+  return largest;
 }
+
+// max(1, max |values|): what a tolerance for O(1) data is relative to.
+inline double scale_of(TensorView<const float> values) { return std::max(1.0, max_abs_of(values)); }
 
 inline double dot(TensorView<const float> a, TensorView<const float> b) {
   double sum = 0;
