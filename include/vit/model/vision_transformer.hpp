@@ -269,7 +269,8 @@ class VisionTransformer {
                                            {linear_grads(stem + "mlp.fc1"), linear_grads(stem + "mlp.fc2")}};
       blocks_[l].backward(context, cache.blocks[l], dx, block_grads, scratch,
                           options.attentions ? result.attentions[l].view() : TensorView<T>(),
-                          options.scores ? result.scores[l].view() : TensorView<T>());
+                          options.scores ? result.scores[l].view() : TensorView<T>(),
+                          l > 0 || options.images || options.parameters);
     }
     if (!options.images && !options.parameters) return result;
 

@@ -34,7 +34,7 @@ struct MultiHeadAttention {
 
   // The backward pass, from what the forward saved: h [B, N, D] (its input), qkv_values [B, N, 3D],
   // probabilities [B, H, N, N], heads [B, N, D]; d_residual: [B, N, D] the gradient of the residual stream
-  // it added to. dh: [B, N, D] receives ∂L/∂h. Scratch: d_heads [B, N, D], d_qkv [B, N, 3D].
+  // it added to. dh: [B, N, D] receives ∂L/∂h (empty: not computed). Scratch: d_heads [B, N, D], d_qkv [B, N, 3D].
   // d_probabilities, d_scores: [B, H, N, N] receive ∂L/∂P and ∂L/∂S (the softmax input) when not empty.
   void backward(const Context& context, TensorView<const T> h, TensorView<const T> qkv_values,
                 TensorView<const T> probabilities, TensorView<const T> heads, TensorView<const T> d_residual,
@@ -46,8 +46,8 @@ struct MultiHeadAttention {
     detail::require_cpu_float<T>(context, "MultiHeadAttention backward");
     if constexpr (std::is_same_v<T, float>)
       cpu::attention_backward(context, qkv_values, probabilities, num_heads, d_heads, d_qkv, d_probabilities, d_scores);
-    qkv.backward(context, h.reshape({rows, dim}), d_qkv.reshape({rows, 3 * dim}), dh.reshape({rows, dim}),
-                 gradients.qkv);
+    qkv.backward(context, h.reshape({rows, dim}), d_qkv.reshape({rows, 3 * dim}),
+                 dh.empty() ? TensorView<T>() : dh.reshape({rows, dim}), gradients.qkv);
   }
 };
 

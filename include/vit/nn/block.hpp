@@ -88,11 +88,13 @@ struct Block {
     mlp.forward(context, saved.normed2.view().reshape({rows, dim}), saved.hidden, x.reshape({rows, dim}), saved.fc1);
   }
 
-  // The backward pass from `saved`: dx: [B, N, D] holds ∂L/∂(block output) and receives ∂L/∂(block input).
-  // Parameter gradients accumulate into `gradients`; d_probabilities, d_scores: [B, H, N, N] or empty.
+  // The backward pass from `saved`: dx: [B, N, D] holds ∂L/∂(block output) and receives ∂L/∂(block input)
+  // (unless input_gradient is false: then the work below the attention probabilities is skipped, for a
+  // caller that needs only ∂L/∂A of the first block). Parameter gradients accumulate into `gradients`;
+  // d_probabilities, d_scores: [B, H, N, N] or empty.
   void backward(const Context& context, const BlockActivations<T>& saved, TensorView<T> dx,
                 const BlockGradients& gradients, const BlockGradientScratch<T>& scratch,
-                TensorView<T> d_probabilities = {}, TensorView<T> d_scores = {}) const {
+                TensorView<T> d_probabilities = {}, TensorView<T> d_scores = {}, bool input_gradient = true) const {
     const std::int64_t rows = dx.size(0) * dx.size(1), dim = dx.size(2);
     const TensorView<T> dx_rows = dx.reshape({rows, dim}), d_normed_rows = scratch.d_normed.reshape({rows, dim});
     // out = mid + mlp(norm2(mid)): the residual passes dx through, the branch adds its part.
@@ -101,10 +103,12 @@ struct Block {
     norm2.backward(context, saved.mid.view().reshape({rows, dim}), d_normed_rows, dx_rows, gradients.norm2,
                    Output::Accumulate);
     // mid = input + attn(norm1(input)).
-    attn.backward(context, saved.normed1, saved.qkv, saved.attention, saved.heads, dx, scratch.d_normed, gradients.attn,
-                  scratch.d_heads, scratch.d_qkv, d_probabilities, d_scores);
-    norm1.backward(context, saved.input.view().reshape({rows, dim}), d_normed_rows, dx_rows, gradients.norm1,
-                   Output::Accumulate);
+    attn.backward(context, saved.normed1, saved.qkv, saved.attention, saved.heads, dx,
+                  input_gradient ? scratch.d_normed : TensorView<T>(), gradients.attn, scratch.d_heads, scratch.d_qkv,
+                  d_probabilities, d_scores);
+    if (input_gradient)
+      norm1.backward(context, saved.input.view().reshape({rows, dim}), d_normed_rows, dx_rows, gradients.norm1,
+                     Output::Accumulate);
   }
 };
 
