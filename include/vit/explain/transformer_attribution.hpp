@@ -94,9 +94,13 @@ struct LrpBlockInputs {
   TensorView<const T> attn_out;   // [B, N, D] proj(heads) with its bias: Add 1's branch
   TensorView<const T> mid;        // [B, N, D] input + attn_out (Clone 2, Add 2)
   TensorView<const T> normed2;    // [B, N, D] norm2(mid): fc1's input
-  TensorView<const T> hidden;     // [B·N, mlp] GELU(fc1(normed2)): fc2's input
+  TensorView<const T> fc1;        // [B·N, mlp] fc1(normed2) with its bias, before the GELU
+  TensorView<const T> hidden;     // [B·N, mlp] GELU(fc1): fc2's input
   TensorView<const T> mlp_out;    // [B, N, D] fc2(hidden) with its bias: Add 2's branch
   TensorView<const T> qkv_weight, proj_weight, fc1_weight, fc2_weight;
+  TensorView<const T> qkv_bias, proj_bias, fc1_bias, fc2_bias;  // [out] each; qkv_bias may be empty
+  // The layers' outputs (qkv, attn_out, fc1, mlp_out) let the Linear rule take Z from them (lrp::linear);
+  // a block without fc1 (empty) has its Z computed from the inputs alone, for every layer.
 };
 
 template <typename T>
@@ -104,11 +108,11 @@ struct LrpInputs {
   int num_heads = 0;
   int prefix_tokens = 1;
   Pooling pooling = Pooling::ClassToken;
-  std::vector<LrpBlockInputs<T>> blocks;  // one per block; blocks before the start layer are not read
-  TensorView<const T> pooled_tokens;      // mean pooling: [B, N, D] the tokens the mean reads
-  TensorView<const T> features;           // [B, D] the head's input
-  TensorView<const T> features_dist;      // [B, D] the distillation head's input (distilled heads; else empty)
-  TensorView<const T> head_weight, head_bias;            // [C, D], [C]
+  std::vector<LrpBlockInputs<T>> blocks;       // one per block; blocks before the start layer are not read
+  TensorView<const T> pooled_tokens;           // mean pooling: [B, N, D] the tokens the mean reads
+  TensorView<const T> features;                // [B, D] the head's input
+  TensorView<const T> features_dist;           // [B, D] the distillation head's input (distilled heads; else empty)
+  TensorView<const T> head_weight, head_bias;  // [C, D], [C]
   TensorView<const T> head_dist_weight, head_dist_bias;  // distilled heads only
 };
 
@@ -172,6 +176,8 @@ std::vector<Tensor<T>> attention_relevance(const LrpInputs<T>& in, const std::ve
   Tensor<T> r_rows = Tensor<T>::uninitialized({rows, dim});  // at normed2, the heads output, normed1
   Tensor<T> r_hidden = Tensor<T>::uninitialized({rows, mlp});
   Tensor<T> r_qkv = Tensor<T>::uninitialized({batch, tokens, 3 * dim});
+  Tensor<T> s_values = Tensor<T>::uninitialized({batch, tokens, dim});            // sd(R, A·V), heads side by side
+  Tensor<T> s_scores = Tensor<T>::uninitialized({batch, heads, tokens, tokens});  // sd(R_A, Q·Kᵀ)
   const auto add_per_image = [&](const LrpBlockInputs<T>& block, bool second, const Tensor<T>& r_out) {
     const TensorView<const T> x0 = second ? block.mid : block.input, x1 = second ? block.mlp_out : block.attn_out;
     cpu::parallel_for(context.threads, batch, 1, [&](std::int64_t begin, std::int64_t end) {
@@ -187,44 +193,83 @@ std::vector<Tensor<T>> attention_relevance(const LrpInputs<T>& in, const std::ve
   for (int l = depth - 1; l >= start_layer; --l) {
     const LrpBlockInputs<T>& block = in.blocks[std::size_t(l)];
     // out = Add(mid, mlp(norm2(mid))), mid cloned into both.
+    const bool outputs = !block.fc1.empty();
+    const auto output = [&](TensorView<const T> y, std::int64_t width) {
+      return outputs ? y.reshape({rows, width}) : TensorView<const T>();
+    };
     add_per_image(block, true, r);
-    lrp::linear<T>(context, block.hidden, block.fc2_weight, rows_of(r_branch.view(), dim), r_hidden);
-    lrp::linear<T>(context, rows_of(block.normed2, dim), block.fc1_weight, r_hidden, r_rows);
+    lrp::linear<T>(context, block.hidden, block.fc2_weight, rows_of(r_branch.view(), dim), r_hidden,
+                   output(block.mlp_out, dim), block.fc2_bias);
+    lrp::linear<T>(context, rows_of(block.normed2, dim), block.fc1_weight, r_hidden, r_rows, output(block.fc1, mlp),
+                   block.fc1_bias);
     lrp::clone(block.mid.data(), r_residual.data(), r_rows.data(), rows * dim, r.data());
     // mid = Add(input, attn(norm1(input))), input cloned into both.
     add_per_image(block, false, r);
-    lrp::linear<T>(context, rows_of(block.heads, dim), block.proj_weight, rows_of(r_branch.view(), dim), r_rows);
+    lrp::linear<T>(context, rows_of(block.heads, dim), block.proj_weight, rows_of(r_branch.view(), dim), r_rows,
+                   output(block.attn_out, dim), block.proj_bias);
     Tensor<T>& r_attention = relevance[std::size_t(l)] = Tensor<T>::uninitialized({batch, heads, tokens, tokens});
-    const bool first = l == start_layer;
-    cpu::parallel_for(context.threads, batch * heads, 1, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t bh = begin; bh < end; ++bh) {
-        const std::int64_t b = bh / heads, h = bh % heads;
-        const T* qkv = block.qkv.data() + b * tokens * 3 * dim;
-        T* r_qkv_image = r_qkv.data() + b * tokens * 3 * dim;
-        const lrp::Matrix<const T> q{qkv + h * head_dim, tokens, head_dim, 3 * dim};
-        const lrp::Matrix<const T> k{qkv + dim + h * head_dim, tokens, head_dim, 3 * dim};
-        const lrp::Matrix<const T> v{qkv + 2 * dim + h * head_dim, tokens, head_dim, 3 * dim};
-        const lrp::Matrix<const T> a{block.attention.data() + bh * tokens * tokens, tokens, tokens, tokens};
-        const lrp::Matrix<T> r_a{r_attention.data() + bh * tokens * tokens, tokens, tokens, tokens};
-        const lrp::Matrix<T> r_v{r_qkv_image + 2 * dim + h * head_dim, tokens, head_dim, 3 * dim};
-        lrp::attention_values<T>(a, v, {block.heads.data() + b * image_size + h * head_dim, tokens, head_dim, dim},
-                                 {r_rows.data() + b * image_size + h * head_dim, tokens, head_dim, dim}, r_a, r_v);
-        for (std::int64_t i = 0; i < tokens * tokens; ++i) r_a.data[i] *= T(0.5);  // cam1 /= 2
-        if (first) continue;
-        for (std::int64_t t = 0; t < tokens; ++t)
-          for (std::int64_t j = 0; j < head_dim; ++j) r_v(t, j) *= T(0.5);  // cam_v /= 2
-        const lrp::Matrix<T> r_q{r_qkv_image + h * head_dim, tokens, head_dim, 3 * dim};
-        const lrp::Matrix<T> r_k{r_qkv_image + dim + h * head_dim, tokens, head_dim, 3 * dim};
-        lrp::attention_scores<T>(q, k, lrp::as_const(r_a), r_q, r_k);
-        for (std::int64_t t = 0; t < tokens; ++t)
-          for (std::int64_t j = 0; j < head_dim; ++j) {
-            r_q(t, j) *= T(0.5);  // cam_q /= 2
-            r_k(t, j) *= T(0.5);  // cam_k /= 2
-          }
-      }
+    const bool first = l == start_layer;  // the walk ends at this layer's attention relevance
+    // Per image and head, in row chunks so that a few heads still fill many threads; each pass needs every
+    // row of the one before (see lrp::attention_values_rows). Views of head h of image b:
+    const auto view = [&](const T* base, std::int64_t b, std::int64_t column, std::int64_t stride) {
+      return lrp::Matrix<const T>{base + b * tokens * stride + column, tokens, head_dim, stride};
+    };
+    const auto mutable_view = [&](T* base, std::int64_t b, std::int64_t column, std::int64_t stride) {
+      return lrp::Matrix<T>{base + b * tokens * stride + column, tokens, head_dim, stride};
+    };
+    const auto square = [&](T* base, std::int64_t bh) {
+      return lrp::Matrix<T>{base + bh * tokens * tokens, tokens, tokens, tokens};
+    };
+    const auto const_square = [&](const T* base, std::int64_t bh) {
+      return lrp::Matrix<const T>{base + bh * tokens * tokens, tokens, tokens, tokens};
+    };
+    const std::int64_t chunk = 32, chunks = (tokens + chunk - 1) / chunk;
+    const auto pass = [&](const auto& body) {
+      cpu::parallel_for(context.threads, batch * heads * chunks, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t item = begin; item < end; ++item) {
+          const std::int64_t bh = item / chunks, b = bh / heads, h = bh % heads, row = item % chunks * chunk;
+          body(b, h, bh, row, std::min(tokens, row + chunk));
+        }
+      });
+    };
+    const T* qkv = block.qkv.data();
+    const T* attention = block.attention.data();
+    pass([&](std::int64_t b, std::int64_t h, std::int64_t bh, std::int64_t begin, std::int64_t end) {
+      const lrp::Matrix<T> r_a = square(r_attention.data(), bh);
+      lrp::attention_values_rows<T>(const_square(attention, bh), view(qkv, b, 2 * dim + h * head_dim, 3 * dim),
+                                    view(block.heads.data(), b, h * head_dim, dim),
+                                    view(r_rows.data(), b, h * head_dim, dim),
+                                    mutable_view(s_values.data(), b, h * head_dim, dim), r_a, begin, end);
+      for (std::int64_t i = begin; i < end; ++i)
+        for (std::int64_t j = 0; j < tokens; ++j) r_a(i, j) *= T(0.5);  // cam1 /= 2
     });
+    if (!first) {
+      pass([&](std::int64_t b, std::int64_t h, std::int64_t bh, std::int64_t begin, std::int64_t end) {
+        const lrp::Matrix<T> r_v = mutable_view(r_qkv.data(), b, 2 * dim + h * head_dim, 3 * dim);
+        lrp::attention_values_columns<T>(const_square(attention, bh), view(qkv, b, 2 * dim + h * head_dim, 3 * dim),
+                                         view(s_values.data(), b, h * head_dim, dim), r_v, begin, end);
+        for (std::int64_t t = begin; t < end; ++t)
+          for (std::int64_t j = 0; j < head_dim; ++j) r_v(t, j) *= T(0.5);  // cam_v /= 2
+      });
+      pass([&](std::int64_t b, std::int64_t h, std::int64_t bh, std::int64_t begin, std::int64_t end) {
+        const lrp::Matrix<T> r_q = mutable_view(r_qkv.data(), b, h * head_dim, 3 * dim);
+        lrp::attention_scores_rows<T>(view(qkv, b, h * head_dim, 3 * dim), view(qkv, b, dim + h * head_dim, 3 * dim),
+                                      const_square(r_attention.data(), bh), square(s_scores.data(), bh), r_q, begin,
+                                      end);
+        for (std::int64_t i = begin; i < end; ++i)
+          for (std::int64_t j = 0; j < head_dim; ++j) r_q(i, j) *= T(0.5);  // cam_q /= 2
+      });
+      pass([&](std::int64_t b, std::int64_t h, std::int64_t bh, std::int64_t begin, std::int64_t end) {
+        const lrp::Matrix<T> r_k = mutable_view(r_qkv.data(), b, dim + h * head_dim, 3 * dim);
+        lrp::attention_scores_columns<T>(view(qkv, b, h * head_dim, 3 * dim), view(qkv, b, dim + h * head_dim, 3 * dim),
+                                         const_square(s_scores.data(), bh), r_k, begin, end);
+        for (std::int64_t t = begin; t < end; ++t)
+          for (std::int64_t j = 0; j < head_dim; ++j) r_k(t, j) *= T(0.5);  // cam_k /= 2
+      });
+    }
     if (first) break;
-    lrp::linear<T>(context, rows_of(block.normed1, dim), block.qkv_weight, rows_of(r_qkv.view(), 3 * dim), r_rows);
+    lrp::linear<T>(context, rows_of(block.normed1, dim), block.qkv_weight, rows_of(r_qkv.view(), 3 * dim), r_rows,
+                   output(block.qkv, 3 * dim), block.qkv_bias);
     lrp::clone(block.input.data(), r_residual.data(), r_rows.data(), rows * dim, r.data());
   }
   return relevance;
@@ -261,7 +306,8 @@ Tensor<T> attribution_maps(const std::vector<Tensor<T>>& relevance, const std::v
       }
       row.swap(next);
     }
-    for (std::int64_t p = 0; p < grid_h * grid_w; ++p) maps[b * grid_h * grid_w + p] = T(row[std::size_t(prefix_tokens + p)]);
+    for (std::int64_t p = 0; p < grid_h * grid_w; ++p)
+      maps[b * grid_h * grid_w + p] = T(row[std::size_t(prefix_tokens + p)]);
   }
   return maps;
 }
@@ -296,17 +342,21 @@ inline CachedLrpInputs lrp_inputs_from_cache(const Model& model, const Activatio
     block.heads = saved.heads;
     block.mid = saved.mid;
     block.normed2 = saved.normed2;
+    block.fc1 = saved.fc1;
     block.hidden = saved.hidden;
     block.qkv_weight = model.weight(stem + "attn.qkv.weight");
     block.proj_weight = model.weight(stem + "attn.proj.weight");
     block.fc1_weight = model.weight(stem + "mlp.fc1.weight");
     block.fc2_weight = model.weight(stem + "mlp.fc2.weight");
+    if (model.config().qkv_bias) block.qkv_bias = model.weight(stem + "attn.qkv.bias");
+    block.proj_bias = model.weight(stem + "attn.proj.bias");
+    block.fc1_bias = model.weight(stem + "mlp.fc1.bias");
+    block.fc2_bias = model.weight(stem + "mlp.fc2.bias");
     Tensor<float> attn_out = Tensor<float>::uninitialized({batch, tokens, dim});
-    cpu::linear(context, saved.heads.view().reshape({rows, dim}), block.proj_weight,
-                model.weight(stem + "attn.proj.bias"), attn_out.view().reshape({rows, dim}));
+    cpu::linear(context, saved.heads.view().reshape({rows, dim}), block.proj_weight, block.proj_bias,
+                attn_out.view().reshape({rows, dim}));
     Tensor<float> mlp_out = Tensor<float>::uninitialized({batch, tokens, dim});
-    cpu::linear(context, saved.hidden, block.fc2_weight, model.weight(stem + "mlp.fc2.bias"),
-                mlp_out.view().reshape({rows, dim}));
+    cpu::linear(context, saved.hidden, block.fc2_weight, block.fc2_bias, mlp_out.view().reshape({rows, dim}));
     block.attn_out = attn_out;
     block.mlp_out = mlp_out;
     result.owned.push_back(std::move(attn_out));
@@ -352,8 +402,9 @@ inline Tensor<float> transformer_attribution(const Model& model, const Activatio
   const ViTConfig& config = model.config();
   VIT_CHECK(config.num_classes > 0,
             "transformer attribution: the model has no classification head, so there is no class score to explain");
-  VIT_CHECK(!cache.empty(), "transformer attribution: the activation cache is empty (run forward with "
-                            "ForwardOptions::cache = true)");
+  VIT_CHECK(!cache.empty(),
+            "transformer attribution: the activation cache is empty (run forward with "
+            "ForwardOptions::cache = true)");
   const std::int64_t batch = cache.batch(), tokens = cache.output.size(1), prefix = config.num_prefix_tokens();
   const int depth = config.depth;
   VIT_CHECK(int(cache.blocks.size()) == depth && cache.output.size(2) == config.embed_dim &&
@@ -367,15 +418,14 @@ inline Tensor<float> transformer_attribution(const Model& model, const Activatio
   VIT_CHECK(std::int64_t(targets.size()) == batch, "transformer attribution: ", targets.size(),
             " target classes for a batch of ", batch, " images");
   for (std::size_t b = 0; b < targets.size(); ++b)
-    VIT_CHECK(targets[b] >= 0 && targets[b] < config.num_classes, "transformer attribution: target class ",
-              targets[b], " of image ", b, " is outside [0, ", config.num_classes, ")");
+    VIT_CHECK(targets[b] >= 0 && targets[b] < config.num_classes, "transformer attribution: target class ", targets[b],
+              " of image ", b, " is outside [0, ", config.num_classes, ")");
   VIT_CHECK(options.start_layer >= 0 && options.start_layer < depth, "transformer attribution: start layer ",
             options.start_layer, " is outside [0, ", depth, ") (the model has ", depth, " layers)");
   VIT_CHECK(options.token >= 0 && options.token < prefix, "transformer attribution: token ", options.token,
             " is not one of the ", prefix, " prefix tokens");
-  VIT_CHECK(int(gradients.attentions.size()) == depth,
-            "transformer attribution: the gradients hold ", gradients.attentions.size(),
-            " attention gradients, the model has ", depth,
+  VIT_CHECK(int(gradients.attentions.size()) == depth, "transformer attribution: the gradients hold ",
+            gradients.attentions.size(), " attention gradients, the model has ", depth,
             " layers (run backward with BackwardOptions::attentions = true on this cache)");
   const Shape expected{batch, config.num_heads, tokens, tokens};
   std::vector<TensorView<const float>> gradient_views;
@@ -402,11 +452,11 @@ inline Tensor<float> transformer_attribution(const Model& model, TensorView<cons
   const ViTConfig& config = model.config();
   VIT_CHECK(config.num_classes > 0,
             "transformer attribution: the model has no classification head, so there is no class score to explain");
-  VIT_CHECK(images.rank() == 4 && std::int64_t(targets.size()) == images.size(0), "transformer attribution: ",
-            targets.size(), " target classes for images of shape ", images.shape());
+  VIT_CHECK(images.rank() == 4 && std::int64_t(targets.size()) == images.size(0),
+            "transformer attribution: ", targets.size(), " target classes for images of shape ", images.shape());
   for (std::size_t b = 0; b < targets.size(); ++b)
-    VIT_CHECK(targets[b] >= 0 && targets[b] < config.num_classes, "transformer attribution: target class ",
-              targets[b], " of image ", b, " is outside [0, ", config.num_classes, ")");
+    VIT_CHECK(targets[b] >= 0 && targets[b] < config.num_classes, "transformer attribution: target class ", targets[b],
+              " of image ", b, " is outside [0, ", config.num_classes, ")");
   ForwardOptions forward_options;
   forward_options.cache = true;
   const ForwardResult<float> forward = model.forward(images, forward_options, context);
