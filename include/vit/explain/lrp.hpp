@@ -124,7 +124,7 @@ Matrix<const T> as_const(Matrix<T> m) {
 // rule's three GEMMs instead of four: 15% faster at DeiT shapes). The sum cancels where Z is small
 // against |x|·|W|ᵀ + |bias|; there (Z below 2⁻¹⁰ of that) Z is recomputed term by term, so Z keeps a
 // relative error of at most about 2¹⁰ ulp, usually a few ulp. (The rules in float and in double on the
-// same float activations agree to 3e-6 on the fixtures: the spread of float LRP comes from the
+// same float activations agree to 5e-6 on the fixtures: the spread of float LRP comes from the
 // activations, not from this.)
 // Rows of r that are all zero (the relevance of a class token before it spreads) are skipped: their
 // relevance at x is zero.

@@ -51,10 +51,17 @@
 //    passes relevance unchanged; the final-normed tokens without fc_norm). The class-token row of the
 //    product is then what the class token gathered; in the last layer no relevance reaches it.
 //
-// Numerics: LRP divides by sums that can be tiny, so float32 and float64 runs differ more than a forward
-// pass does (the authors' own float32 run correlates with their float64 run at r = 0.95-1.0 on DeiT-tiny).
-// The rules are templated on the scalar type; the public function runs them in float on the model's
-// float activations, and the tests check a double build against the authors' code run in float64.
+// Numerics: LRP divides by sums that can be tiny, so float32 and float64 runs differ far more than a
+// forward pass does. On DeiT-tiny with the eight shared images the authors' own float32 run correlates with
+// their float64 run at r = 0.86-1.0 (mean 0.98); this library's float path at 0.96-1.0 (mean 0.99). Running
+// the rules in double on the same float activations changes the maps by < 5e-6 (relative, fixtures), so
+// the spread comes from the float forward and backward, not from the rules' arithmetic. The rules are
+// templated on the scalar type; the public function runs them in float on the model's float activations,
+// and the tests check a double build against the authors' code run in float64 (≤ 1e-6; 2e-12 measured).
+//
+// Cost: each Linear rule is three GEMMs of the layer's size (see lrp::linear) where the forward and the
+// backward pass to the input are one each, so the relevance walk takes about 1.5x the time of forward +
+// backward (DeiT-tiny, batch 1).
 #pragma once
 
 #include <algorithm>
