@@ -8,7 +8,6 @@
 //      maps: correlation and top-10% patch overlap, on the small fixtures and on the real DeiT-tiny with
 //      the eight shared images (and a timing of one explanation at batch 1).
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
@@ -18,6 +17,7 @@
 #include <set>
 #include <string>
 #include <vector>
+#include <vit/explain.hpp>
 #include <vit/explain/transformer_attribution.hpp>
 #include <vit/io/image.hpp>
 #include <vit/io/preprocess.hpp>
@@ -642,12 +642,14 @@ TEST_CASE("transformer attribution refuses what it cannot explain, naming the pr
   headless.num_classes = 0;
   const vit::Model backbone = vit::load_model(
       vit::SafetensorsFile::parse(vit::test::random_checkpoint(headless).encode(), "headless"), headless);
-  VIT_REQUIRE_ERROR(vit::transformer_attribution(backbone, images, {0, 0}), Catch::Contains("no classification head"));
   VIT_REQUIRE_ERROR(vit::transformer_attribution(backbone, cache, explained.gradients, {1, 4}, grid),
                     Catch::Contains("no classification head"));
 
-  // The images overload runs the same passes.
-  const Tensor<float> direct = vit::transformer_attribution(model, images, {1, 4});
+  // vit::explain runs the same passes.
+  vit::ExplainOptions options;
+  options.method = vit::ExplanationMethod::TransformerAttribution;
+  options.targets = {1, 4};
+  const Tensor<float> direct = vit::explain(model, images, options).maps;
   const Tensor<float> cached = explain({1, 4});
   for (std::int64_t i = 0; i < direct.numel(); ++i) CHECK(direct[i] == cached[i]);
 }
@@ -738,47 +740,6 @@ TEST_CASE("real DeiT-tiny: transformer attribution in float against the authors'
             << sum_overlap / count << "\n";
   CHECK(sum_correlation / count > 0.97);
   CHECK(sum_overlap / count > 0.85);
-
-  // Speed: one explanation at batch 1 (forward with cache + backward to the attention + relprop and maps),
-  // on one thread and on all of them; medians of 7 runs.
-  Tensor<float> first = Tensor<float>::uninitialized({1, 3, 224, 224});
-  std::copy_n(input.data(), first.numel(), first.data());
-  for (const int threads : {1, vit::Context{}.threads}) {
-    vit::Context context;
-    context.threads = threads;
-    std::vector<double> forward_ms, backward_ms, relprop_ms;
-    for (int repeat = 0; repeat < 7; ++repeat) {
-      using Clock = std::chrono::steady_clock;
-      const auto t0 = Clock::now();
-      vit::ForwardOptions forward_options;
-      forward_options.cache = true;
-      const vit::ForwardResult<float> forward = model.forward(first, forward_options, context);
-      const auto t1 = Clock::now();
-      Tensor<float> d_logits({1, 1000});
-      d_logits[targets[0][0]] = 1.0f;
-      vit::BackwardOptions backward_options;
-      backward_options.images = false;
-      backward_options.attentions = true;
-      backward_options.parameters = false;
-      const vit::BackwardResult<float> gradients = model.backward(forward.cache, d_logits, backward_options, context);
-      const auto t2 = Clock::now();
-      const Tensor<float> map = vit::transformer_attribution(model, forward.cache, gradients, {targets[0][0]},
-                                                             grid_of(model, forward.cache), {}, context);
-      const auto t3 = Clock::now();
-      const auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-      forward_ms.push_back(ms(t0, t1));
-      backward_ms.push_back(ms(t1, t2));
-      relprop_ms.push_back(ms(t2, t3));
-    }
-    const auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
-    const double f = median(forward_ms), b = median(backward_ms), r = median(relprop_ms);
-    std::cout << "transformer attribution, DeiT-tiny batch 1, " << threads << " thread(s), median of 7: forward " << f
-              << " ms, backward " << b << " ms, relprop + maps " << r << " ms (" << r / (f + b)
-              << "x forward + backward)\n";
-  }
 }
 
 TEST_CASE("transformer attribution reads Hugging Face checkpoints through their canonical names",
@@ -787,8 +748,11 @@ TEST_CASE("transformer attribution reads Hugging Face checkpoints through their 
   const vit::Model hf = vit::load_model(vit::test::data_path("vit_hf/model.safetensors"));
   const LoadedCase timm = load_case(lrp_cases().front());
   const std::vector<int> targets = slot_targets(timm, 0);
-  const Tensor<float> hf_maps = vit::transformer_attribution(hf, timm.input, targets);
-  const Tensor<float> timm_maps = vit::transformer_attribution(timm.model, timm.input, targets);
+  vit::ExplainOptions options;
+  options.method = vit::ExplanationMethod::TransformerAttribution;
+  options.targets = targets;
+  const Tensor<float> hf_maps = vit::explain(hf, timm.input, options).maps;
+  const Tensor<float> timm_maps = vit::explain(timm.model, timm.input, options).maps;
   REQUIRE(hf_maps.shape() == timm_maps.shape());
   for (std::int64_t b = 0; b < hf_maps.size(0); ++b) {
     const std::vector<double> a = image_map(hf_maps, b), c = image_map(timm_maps, b);

@@ -11,3 +11,4 @@
 #include "vit/explain/grad_rollout.hpp"
 #include "vit/explain/heatmap.hpp"
 #include "vit/explain/raw_attention.hpp"
+#include "vit/explain/transformer_attribution.hpp"

@@ -24,14 +24,22 @@
 #include "vit/explain/generic_attention.hpp"
 #include "vit/explain/grad_rollout.hpp"
 #include "vit/explain/raw_attention.hpp"
+#include "vit/explain/transformer_attribution.hpp"
 #include "vit/model/vision_transformer.hpp"
 
 namespace vit {
 
-enum class ExplanationMethod { Rollout, RawAttention, AttentionGradcam, GenericAttention, GradRollout };
+enum class ExplanationMethod {
+  Rollout,
+  RawAttention,
+  AttentionGradcam,
+  GradRollout,
+  GenericAttention,
+  TransformerAttribution
+};
 
-inline constexpr std::string_view kExplanationMethodNames[] = {"rollout", "raw-attention", "attention-gradcam",
-                                                               "generic-attention", "grad-rollout"};
+inline constexpr std::string_view kExplanationMethodNames[] = {
+    "rollout", "raw-attention", "attention-gradcam", "grad-rollout", "generic-attention", "transformer-attribution"};
 
 inline std::string_view explanation_method_name(ExplanationMethod method) {
   return kExplanationMethodNames[static_cast<int>(method)];
@@ -158,6 +166,10 @@ inline Explanation explain(const Model& model, TensorView<const float> images, c
     case ExplanationMethod::GenericAttention:
       explanation.maps =
           generic_attention(attentions, gradients, explanation.grid, {options.start_layer, options.token});
+      break;
+    case ExplanationMethod::TransformerAttribution:
+      explanation.maps = transformer_attribution(model, forward.cache, backward, explanation.targets, explanation.grid,
+                                                 {options.start_layer, options.token}, context);
       break;
     case ExplanationMethod::GradRollout: {
       GradRolloutOptions grad_options;

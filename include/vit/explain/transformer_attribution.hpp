@@ -450,32 +450,4 @@ inline Tensor<float> transformer_attribution(const Model& model, const Activatio
                                                 int(prefix), cache.grid_h, cache.grid_w);
 }
 
-// The whole explanation from images: a cached forward pass, the backward pass of each image's target
-// logit to the attention probabilities, then the maps above. images: [B, C, H, W] normalised.
-inline Tensor<float> transformer_attribution(const Model& model, TensorView<const float> images,
-                                             const std::vector<int>& targets,
-                                             const TransformerAttributionOptions& options = {},
-                                             const Context& context = {}) {
-  const ViTConfig& config = model.config();
-  VIT_CHECK(config.num_classes > 0,
-            "transformer attribution: the model has no classification head, so there is no class score to explain");
-  VIT_CHECK(images.rank() == 4 && std::int64_t(targets.size()) == images.size(0),
-            "transformer attribution: ", targets.size(), " target classes for images of shape ", images.shape());
-  for (std::size_t b = 0; b < targets.size(); ++b)
-    VIT_CHECK(targets[b] >= 0 && targets[b] < config.num_classes, "transformer attribution: target class ", targets[b],
-              " of image ", b, " is outside [0, ", config.num_classes, ")");
-  ForwardOptions forward_options;
-  forward_options.cache = true;
-  const ForwardResult<float> forward = model.forward(images, forward_options, context);
-  Tensor<float> d_logits({std::int64_t(targets.size()), config.num_classes});
-  for (std::size_t b = 0; b < targets.size(); ++b) d_logits[std::int64_t(b) * config.num_classes + targets[b]] = 1.0f;
-  BackwardOptions backward_options;
-  backward_options.images = false;
-  backward_options.attentions = true;
-  backward_options.parameters = false;
-  const BackwardResult<float> gradients = model.backward(forward.cache, d_logits, backward_options, context);
-  const PatchGrid grid{config.num_prefix_tokens(), int(forward.cache.grid_h), int(forward.cache.grid_w)};
-  return transformer_attribution(model, forward.cache, gradients, targets, grid, options, context);
-}
-
 }  // namespace vit
