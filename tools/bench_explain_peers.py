@@ -8,13 +8,17 @@ block and keeps their gradient (retain_grad), as the explainability notebooks do
 forward, the backward of the top-1 logit, and the method on (A, ∂y/∂A) as its authors write it:
 - generic-attention: Chefer et al.'s ViT example (R = I; R += mean_h clamp(G ⊙ A) @ R, full N×N products);
 - grad-rollout: vit-explain's loop with its two bugs fixed (discard ratio 0, as bench_explain);
-- attention-gradcam: Chefer et al.'s generate_cam_attn without the min-max normalisation.
+- attention-gradcam: Chefer et al.'s generate_cam_attn without the min-max normalisation;
+- transformer-attribution (with --refs-dir): the authors' own code (Transformer-Explainability's ViT_LRP model
+  loaded with the same weights, its LRP.generate_LRP), run from a checkout, never copied; its float32 map is
+  checked against vit's by correlation (LRP's float32 maps differ more than a forward pass's, see
+  vit/explain/transformer_attribution.hpp).
 Parameters are frozen (requires_grad False) and the input requires a gradient, so that autograd computes
 only activation gradients, like vit::explain (a notebook that leaves the parameters trainable is slower).
 Each map is checked against the one vit exported before anything is timed. Timing as tools/bench_peers.py:
 a warm-up, then 5 repetitions of at least --min-time seconds; median and minimum.
 
-  tools/bench_explain_peers.py --weights-dir DIR --out peers.json [--threads 2]
+  tools/bench_explain_peers.py --weights-dir DIR --out peers.json [--threads 2] [--refs-dir /tmp/refs]
 """
 import argparse
 import json
@@ -73,6 +77,30 @@ def attention_gradcam(maps, tokens, prefix):
 
 
 FORMULAS = {"generic-attention": generic_attention, "grad-rollout": grad_rollout, "attention-gradcam": attention_gradcam}
+LRP_CORRELATION = 0.95  # float32 LRP against float32 LRP, two implementations (vit's: r >= 0.967 to float64)
+
+
+def chefer_explainer(refs_dir, name, weights):
+    """The authors' transformer attribution on their ViT_LRP model with vit's exported weights."""
+    import make_lrp_fixtures as lrp  # their modules from the checkout, and the loader the fixtures use
+
+    chefer = lrp.Chefer(os.path.join(refs_dir, "Transformer-Explainability"))
+    config = timm.create_model(name, pretrained=False)
+    dim, depth, heads = config.embed_dim, len(config.blocks), config.blocks[0].attn.num_heads
+    model = lrp.build(chefer, "token", weights, 224, 16, dim, depth, heads, 4 * dim, config.num_classes, 1e-6)
+    model.requires_grad_(False)
+    generator = chefer.generator.LRP(model)
+
+    def explain(images):
+        images = images.detach().requires_grad_(True)
+        with lrp.cuda_is_identity():  # index=None: their code explains the top-1 class
+            relevance = generator.generate_LRP(images, index=None, method="transformer_attribution", start_layer=0)
+        return relevance.detach().reshape(-1)
+
+    def top1(images):
+        return int(model(images.detach().requires_grad_(True))[0].argmax())
+
+    return explain, top1
 
 
 def explainer(model, recorder, method, prefix):
@@ -82,11 +110,12 @@ def explainer(model, recorder, method, prefix):
         logits = model(images)
         target = int(logits[0].argmax())
         logits[0, target].backward()
+        explain.target = target
         with torch.no_grad():
             tokens = recorder.maps[0].shape[-1]
-            return FORMULAS[method](recorder.maps, tokens, prefix).detach(), target
+            return FORMULAS[method](recorder.maps, tokens, prefix).detach()
 
-    return explain
+    return explain, lambda images: explain.target
 
 
 def main():
@@ -96,6 +125,7 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds per repetition (at least one call)")
+    parser.add_argument("--refs-dir", help="folder with a Transformer-Explainability checkout (transformer-attribution)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -107,20 +137,30 @@ def main():
         model.requires_grad_(False)
         recorder = AttentionRecorder(model)
         check = safetensors.torch.load_file(os.path.join(args.weights_dir, name + ".check.safetensors"))
-        for method in METHODS:
+        methods = METHODS + (["transformer-attribution"] if args.refs_dir else [])
+        for method in methods:
             exported = safetensors.torch.load_file(os.path.join(args.weights_dir, f"{name}.{method}.map.safetensors"))
-            explain = explainer(model, recorder, method, model.num_prefix_tokens)
-            ours, target = explain(check["input"])
-            theirs = exported["map"].reshape(-1)
-            error = float((ours - theirs).abs().max() / theirs.abs().max().clamp(min=1e-30))
-            if target != int(exported["target"][0]) or not error <= MAP_TOLERANCE:
+            vit_map = exported["map"].reshape(-1)
+            if method == "transformer-attribution":
+                weights = safetensors.torch.load_file(os.path.join(args.weights_dir, name + ".safetensors"))
+                explain, top1 = chefer_explainer(args.refs_dir, name, weights)
+                ours, target = explain(check["input"]), top1(check["input"])
+                error = float(torch.corrcoef(torch.stack([ours.double(), vit_map.double()]))[0, 1])
+                good = error >= LRP_CORRELATION
+            else:
+                explain, top1 = explainer(model, recorder, method, model.num_prefix_tokens)
+                ours = explain(check["input"])
+                target = top1(check["input"])
+                error = float((ours - vit_map).abs().max() / vit_map.abs().max().clamp(min=1e-30))
+                good = error <= MAP_TOLERANCE
+            if target != int(exported["target"][0]) or not good:
                 sys.exit(f"validation failed: {name} {method}: class {target} vs vit's {int(exported['target'][0])}, "
-                         f"map error {error:g} relative (> {MAP_TOLERANCE:g})")
+                         f"map {'correlation' if method == 'transformer-attribution' else 'error'} {error:g}")
             checks[f"{name} {method}"] = error
             median, minimum, iterations = time_batches(lambda: explain(check["input"]), args.min_time)
             results.append({"model": name, "method": method, "ms_median": median * 1e3, "ms_min": minimum * 1e3,
                             "iterations_per_repetition": iterations})
-            print(f"{name} {method}: torch {median * 1e3:.2f} ms/explanation (map vs vit: {error:.1e})", flush=True)
+            print(f"{name} {method}: torch {median * 1e3:.2f} ms/explanation (map vs vit: {error:.3g})", flush=True)
 
     out = {
         "machine": {"processor": platform.processor(), "cpu_count": os.cpu_count(), "python": platform.python_version()},
@@ -129,7 +169,7 @@ def main():
         "version": torch.__version__,
         "configuration": f"eager autograd, set_num_threads({args.threads}), interop 1, timm {timm.__version__} "
                          f"(non-fused attention, attn_drop hooks), parameters frozen",
-        "map_checks_against_vit": checks,
+        "map_checks_against_vit": checks,  # max error relative to the map's maximum; correlation for LRP
         "results": results,
     }
     with open(args.out, "w") as file:
