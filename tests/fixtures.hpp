@@ -57,4 +57,16 @@ inline Model load_model_case(const ModelCase& model_case, const SafetensorsFile&
   return model_case.hugging_face ? load_model(weights) : load_model(weights, fixture_config(expected));
 }
 
+// Every gradient the backward pass gives (input, ∂L/∂A and ∂L/∂S of every layer, every parameter) for
+// L = Σ d_logits ⊙ logits(input).
+inline BackwardResult<float> all_gradients(const Model& model, TensorView<const float> input,
+                                           TensorView<const float> d_logits) {
+  ForwardOptions forward_options;
+  forward_options.cache = true;
+  const ForwardResult<float> forward = model.forward(input, forward_options);
+  BackwardOptions options;
+  options.attentions = options.scores = true;
+  return model.backward(forward.cache, d_logits, options);
+}
+
 }  // namespace vit::test

@@ -6,13 +6,22 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <sstream>
 #include <string>
+#include <vector>
 #include <vit/core.hpp>
 
 #include "compare.hpp"
 #include "random_model.hpp"
 
 namespace vit::test {
+
+inline std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
+  return parts;
+}
 
 inline std::string data_path(const std::string& name) { return std::string(VIT_TEST_DATA_DIR) + "/" + name; }
 

@@ -45,13 +45,10 @@ TEST_CASE("gradients match PyTorch autograd: input, attention maps, scores and e
       vit::SafetensorsFile::open(vit::test::data_path("gradients/" + test_case.name + ".gradients.safetensors"));
   const vit::Model model = vit::test::load_model_case(test_case, expected);
 
-  vit::ForwardOptions forward_options;
-  forward_options.cache = true;
-  const auto forward = model.forward(expected.read_float("input"), forward_options);
-  VIT_REQUIRE_CLOSE(forward.logits, reference.read_float("logits"), tolerance::kModelLogits);
-  vit::BackwardOptions options;
-  options.attentions = options.scores = true;
-  const auto gradients = model.backward(forward.cache, reference.read_float("d_logits"), options);
+  VIT_REQUIRE_CLOSE(model.forward(expected.read_float("input")).logits, reference.read_float("logits"),
+                    tolerance::kModelLogits);
+  const auto gradients =
+      vit::test::all_gradients(model, expected.read_float("input"), reference.read_float("d_logits"));
 
   Errors errors;
   errors.input = check_gradient("d_input", gradients.images, reference.read_float("d_input"));
@@ -88,12 +85,8 @@ TEST_CASE("real DeiT-tiny gradients match PyTorch autograd", "[backward][parity]
   const auto expected = vit::SafetensorsFile::open(vit::test::data_path("deit_tiny_real.expected.safetensors"));
   const auto reference =
       vit::SafetensorsFile::open(vit::test::data_path("gradients/deit_tiny_real.gradients.safetensors"));
-  vit::ForwardOptions forward_options;
-  forward_options.cache = true;
-  const auto forward = model.forward(expected.read_float("input"), forward_options);
-  vit::BackwardOptions options;
-  options.attentions = options.scores = true;
-  const auto gradients = model.backward(forward.cache, reference.read_float("d_logits"), options);
+  const auto gradients =
+      vit::test::all_gradients(model, expected.read_float("input"), reference.read_float("d_logits"));
 
   Errors errors;
   errors.input = check_gradient("d_input", gradients.images, reference.read_float("d_input"));

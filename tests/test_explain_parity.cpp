@@ -27,16 +27,9 @@ namespace tolerance = vit::test::tolerance;
 
 namespace {
 
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
-  return parts;
-}
-
 // The options an entry name stands for: METHOD[.TARGET][.variant][.dist], e.g. "grad-rollout.top1.d0.9.dist".
 vit::ExplainOptions options_for(const std::string& entry, const vit::SafetensorsFile& reference, std::int64_t batch) {
-  std::vector<std::string> parts = split(entry, '.');
+  std::vector<std::string> parts = vit::test::split(entry, '.');
   vit::ExplainOptions options;
   std::string method = parts[0];
   if (method == "grad-rollout-vit-explain") {
@@ -74,7 +67,7 @@ void compare_entries(const vit::Model& model, const Tensor<float>& input, const 
     const vit::ExplainOptions options = options_for(entry.name, reference, input.size(0));
     const vit::Explanation explanation = vit::explain(model, input, options);
     const Tensor<float> expected = reference.read_float(entry);
-    const std::string method = split(entry.name, '.')[0];
+    const std::string method = vit::test::split(entry.name, '.')[0];
     const double method_bound = method == "attention-gradcam" ? cancelling_bound : bound;
     REQUIRE(explanation.maps.shape() == expected.shape());
     // Per image, relative to that image's map (maps of different images differ in scale).

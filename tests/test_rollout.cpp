@@ -1,12 +1,10 @@
 // Attention rollout and raw attention against the NumPy reference in tests/data/rollout
 // (tools/make_rollout_fixtures.py), on the attention maps PyTorch recorded for the random models.
 #include <catch2/catch.hpp>
-
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
-
 #include <vit/explain.hpp>
 #include <vit/io/safetensors.hpp>
 
@@ -14,13 +12,6 @@
 #include "support.hpp"
 
 namespace {
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, separator);) parts.push_back(part);
-  return parts;
-}
 
 struct Recorded {
   std::vector<vit::Tensor<float>> attentions;
@@ -48,7 +39,7 @@ TEST_CASE("rollout matches the NumPy reference for every fusion, discard ratio, 
   double max_error = 0;
   int compared = 0;
   for (const vit::SafetensorsEntry& entry : reference.entries()) {
-    const std::vector<std::string> parts = split(entry.name, '.');
+    const std::vector<std::string> parts = vit::test::split(entry.name, '.');
     if (parts.front() != "rollout") continue;
     // rollout.<fusion>.<discard>.<start>.<token>; the discard ratio itself may contain a dot ("0.5").
     REQUIRE(parts.size() >= 5);
@@ -78,7 +69,8 @@ TEST_CASE("rollout rejects what it cannot explain, naming the problem", "[explai
     VIT_REQUIRE_ERROR(vit::attention_rollout(input.attentions, input.grid, options), Catch::Contains("discard ratio"));
   }
   options = {};
-  VIT_REQUIRE_ERROR(vit::attention_rollout(vit::AttentionLayers{}, input.grid, options), Catch::Contains("ForwardOptions::attentions"));
+  VIT_REQUIRE_ERROR(vit::attention_rollout(vit::AttentionLayers{}, input.grid, options),
+                    Catch::Contains("ForwardOptions::attentions"));
   VIT_REQUIRE_ERROR(vit::attention_rollout(input.attentions, {1, 5, 5}, options),
                     Catch::Contains("17 tokens do not fit a 5x5 patch grid"));
   options.token = 1;

@@ -1,12 +1,13 @@
 // Transformer attribution (Chefer, Gur & Wolf, CVPR 2021) against the authors' own code: the fixtures in
 // tests/data/lrp were made by running their ViT_LRP model and LRP generator in float64 on our weights
 // (tools/make_lrp_fixtures.py; tests/data/lrp/README.md).
-//  (a) a double build of the relevance rules on float64 activations (a double forward pass written out
-//      below, checked against their float64 logits and head inputs) against their relevance at every
+//  (a) a double build of the relevance rules on float64 activations (a double forward pass built below
+//      from the double references of vit/cpu/reference/, checked against their float64 logits and head
+//      inputs) against their relevance at every
 //      layer's attention and their maps: ≤ 1e-6 relative;
 //  (b) the float path users run (float forward, float backward, float relprop) against their float64
 //      maps: correlation and top-10% patch overlap, on the small fixtures and on the real DeiT-tiny with
-//      the eight shared images (and a timing of one explanation at batch 1).
+//      the eight shared images.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -17,6 +18,11 @@
 #include <set>
 #include <string>
 #include <vector>
+#include <vit/cpu/reference/attention.hpp>
+#include <vit/cpu/reference/gelu.hpp>
+#include <vit/cpu/reference/layer_norm.hpp>
+#include <vit/cpu/reference/linear.hpp>
+#include <vit/cpu/reference/patch_embedding.hpp>
 #include <vit/explain.hpp>
 #include <vit/explain/transformer_attribution.hpp>
 #include <vit/io/image.hpp>
@@ -47,33 +53,23 @@ Tensor<double> widen(TensorView<const float> x) {
   return y;
 }
 
-// y[M, N] = x[M, K] · Wᵀ + b.
+// The references of vit/cpu/reference/ in double, on tensors of any rank whose last dimension is the width.
 Tensor<double> linear(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>& b) {
-  const std::int64_t rows = x.numel() / x.shape()[x.rank() - 1], in = w.size(1), out = w.size(0);
-  Tensor<double> y({rows, out});
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t o = 0; o < out; ++o) {
-      double sum = 0;
-      for (std::int64_t i = 0; i < in; ++i) sum += x[r * in + i] * w[o * in + i];
-      y[r * out + o] = sum + b[o];
-    }
-  return y;
+  const std::int64_t in = w.size(1);
+  return vit::cpu::reference::linear<double>(x.view().reshape({x.numel() / in, in}), w, b);
 }
 
-// LayerNorm over rows of width w.numel(), biased variance (as PyTorch).
+// A copy of `t` under another shape with the same element count.
+Tensor<double> with_shape(const Tensor<double>& t, const vit::Shape& shape) {
+  Tensor<double> out = Tensor<double>::uninitialized(shape);
+  std::copy_n(t.data(), t.numel(), out.data());
+  return out;
+}
+
 Tensor<double> layer_norm(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>& b, double eps) {
-  const std::int64_t dim = w.numel(), rows = x.numel() / dim;
-  Tensor<double> y = Tensor<double>::uninitialized(x.shape());
-  for (std::int64_t r = 0; r < rows; ++r) {
-    double mean = 0, variance = 0;
-    for (std::int64_t i = 0; i < dim; ++i) mean += x[r * dim + i];
-    mean /= double(dim);
-    for (std::int64_t i = 0; i < dim; ++i) variance += (x[r * dim + i] - mean) * (x[r * dim + i] - mean);
-    variance /= double(dim);
-    const double inv_std = 1.0 / std::sqrt(variance + eps);
-    for (std::int64_t i = 0; i < dim; ++i) y[r * dim + i] = (x[r * dim + i] - mean) * inv_std * w[i] + b[i];
-  }
-  return y;
+  const std::int64_t dim = w.numel();
+  return with_shape(vit::cpu::reference::layer_norm<double>(x.view().reshape({x.numel() / dim, dim}), w, b, eps),
+                    x.shape());
 }
 
 Tensor<double> add(const Tensor<double>& a, const Tensor<double>& b) {
@@ -89,11 +85,10 @@ Tensor<double> add(const Tensor<double>& a, const Tensor<double>& b) {
 DoubleForward double_forward(const vit::Model& model, TensorView<const float> images, double eps) {
   const vit::ViTConfig& config = model.config();
   const auto weight = [&](const std::string& name) { return widen(model.weight(name)); };
-  const std::int64_t batch = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3),
-                     patch = config.patch_size;
-  const std::int64_t grid_h = height / patch, grid_w = width / patch, prefix = config.num_prefix_tokens();
+  const std::int64_t batch = images.size(0), patch = config.patch_size;
+  const std::int64_t grid_h = images.size(2) / patch, grid_w = images.size(3) / patch,
+                     prefix = config.num_prefix_tokens();
   const std::int64_t tokens = prefix + grid_h * grid_w, dim = config.embed_dim, heads = config.num_heads;
-  const std::int64_t head_dim = dim / heads, unfolded = channels * patch * patch;
   REQUIRE(tokens == config.num_tokens());  // the native grid: the positional embedding is used as stored
 
   DoubleForward result;
@@ -106,28 +101,16 @@ DoubleForward double_forward(const vit::Model& model, TensorView<const float> im
   // Tokens: [cls, (dist), patches] + pos_embed.
   Tensor<double> x({batch, tokens, dim});
   {
-    const Tensor<double> w = weight("patch_embed.proj.weight"), b = weight("patch_embed.proj.bias");
+    const Tensor<double> patches = vit::cpu::reference::patch_embedding<double>(
+        widen(images), weight("patch_embed.proj.weight"), weight("patch_embed.proj.bias"));  // [B, G, D]
     const Tensor<double> pos = weight("pos_embed"), cls = weight("cls_token");
-    std::vector<double> pixels(static_cast<std::size_t>(unfolded));
     for (std::int64_t image = 0; image < batch; ++image) {
       for (std::int64_t i = 0; i < dim; ++i) {
         x[(image * tokens) * dim + i] = cls[i];
         if (config.distillation_token) x[(image * tokens + 1) * dim + i] = weight("dist_token")[i];
       }
-      for (std::int64_t gy = 0; gy < grid_h; ++gy)
-        for (std::int64_t gx = 0; gx < grid_w; ++gx) {
-          for (std::int64_t c = 0; c < channels; ++c)
-            for (std::int64_t py = 0; py < patch; ++py)
-              for (std::int64_t px = 0; px < patch; ++px)
-                pixels[std::size_t((c * patch + py) * patch + px)] =
-                    images[((image * channels + c) * height + gy * patch + py) * width + gx * patch + px];
-          double* token = x.data() + (image * tokens + prefix + gy * grid_w + gx) * dim;
-          for (std::int64_t o = 0; o < dim; ++o) {
-            double sum = 0;
-            for (std::int64_t i = 0; i < unfolded; ++i) sum += w[o * unfolded + i] * pixels[std::size_t(i)];
-            token[o] = sum + b[o];
-          }
-        }
+      std::copy_n(patches.data() + image * grid_h * grid_w * dim, grid_h * grid_w * dim,
+                  x.data() + (image * tokens + prefix) * dim);
       for (std::int64_t t = 0; t < tokens; ++t)
         for (std::int64_t i = 0; i < dim; ++i) x[(image * tokens + t) * dim + i] += pos[t * dim + i];
     }
@@ -137,7 +120,6 @@ DoubleForward double_forward(const vit::Model& model, TensorView<const float> im
   in.num_heads = config.num_heads;
   in.prefix_tokens = int(prefix);
   in.pooling = config.pooling;
-  const double scale = std::pow(double(head_dim), -0.5);
   for (int l = 0; l < config.depth; ++l) {
     const std::string stem = vit::detail::concat("blocks.", l, ".");
     vit::detail::LrpBlockInputs<double> block;
@@ -147,39 +129,13 @@ DoubleForward double_forward(const vit::Model& model, TensorView<const float> im
     block.fc2_weight = keep(weight(stem + "mlp.fc2.weight"));
     Tensor<double> normed1 = layer_norm(x, weight(stem + "norm1.weight"), weight(stem + "norm1.bias"), eps);
     Tensor<double> qkv = linear(normed1, weight(stem + "attn.qkv.weight"), weight(stem + "attn.qkv.bias"));
-    Tensor<double> attention({batch, heads, tokens, tokens});
-    Tensor<double> heads_out({batch, tokens, dim});
-    for (std::int64_t image = 0; image < batch; ++image)
-      for (std::int64_t h = 0; h < heads; ++h) {
-        const auto at = [&](std::int64_t t, int which, std::int64_t i) {
-          return qkv[(image * tokens + t) * 3 * dim + which * dim + h * head_dim + i];
-        };
-        double* a = attention.data() + (image * heads + h) * tokens * tokens;
-        for (std::int64_t i = 0; i < tokens; ++i) {
-          double max_value = -INFINITY;
-          for (std::int64_t j = 0; j < tokens; ++j) {
-            double dot = 0;
-            for (std::int64_t e = 0; e < head_dim; ++e) dot += at(i, 0, e) * at(j, 1, e);
-            a[i * tokens + j] = dot * scale;
-            max_value = std::max(max_value, a[i * tokens + j]);
-          }
-          double sum = 0;
-          for (std::int64_t j = 0; j < tokens; ++j)
-            sum += (a[i * tokens + j] = std::exp(a[i * tokens + j] - max_value));
-          for (std::int64_t j = 0; j < tokens; ++j) a[i * tokens + j] /= sum;
-          for (std::int64_t e = 0; e < head_dim; ++e) {
-            double value = 0;
-            for (std::int64_t j = 0; j < tokens; ++j) value += a[i * tokens + j] * at(j, 2, e);
-            heads_out[(image * tokens + i) * dim + h * head_dim + e] = value;
-          }
-        }
-      }
+    auto [heads_out, attention] =
+        vit::cpu::reference::attention<double>(qkv.view().reshape({batch, tokens, 3 * dim}), int(heads));
     Tensor<double> attn_out = linear(heads_out, weight(stem + "attn.proj.weight"), weight(stem + "attn.proj.bias"));
     Tensor<double> mid = add(x, attn_out);
     Tensor<double> normed2 = layer_norm(mid, weight(stem + "norm2.weight"), weight(stem + "norm2.bias"), eps);
     Tensor<double> fc1 = linear(normed2, weight(stem + "mlp.fc1.weight"), weight(stem + "mlp.fc1.bias"));
-    Tensor<double> hidden = Tensor<double>::uninitialized(fc1.shape());
-    for (std::int64_t i = 0; i < fc1.numel(); ++i) hidden[i] = 0.5 * fc1[i] * (1.0 + std::erf(fc1[i] / std::sqrt(2.0)));
+    Tensor<double> hidden = vit::cpu::reference::gelu<double>(fc1);
     Tensor<double> mlp_out = linear(hidden, weight(stem + "mlp.fc2.weight"), weight(stem + "mlp.fc2.bias"));
     Tensor<double> out = Tensor<double>::uninitialized(x.shape());
     for (std::int64_t i = 0; i < out.numel(); ++i) out[i] = mid[i] + mlp_out[i];

@@ -84,6 +84,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import transformers
 from safetensors import safe_open
+
+from safetensors_writer import write_safetensors  # noqa: F401  (the fixtures' writer, also used as mf.write_safetensors)
 from safetensors.torch import load_file, save_file
 from timm.layers import resample_abs_pos_embed
 from timm.models.deit import VisionTransformerDistilled
@@ -128,30 +130,7 @@ def log(*a):
 # ---------------------------------------------------------------------------------------------
 # Deterministic safetensors writer (for the *.expected.safetensors files)
 # ---------------------------------------------------------------------------------------------
-def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
-    """Write float32 tensors in the safetensors format with a deterministic header:
-    `__metadata__` first, then tensors sorted by name, data laid out in that order, header padded
-    with spaces to a multiple of 8 bytes (like the reference implementation)."""
-    header = {"__metadata__": {k: str(metadata[k]) for k in sorted(metadata)}}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous().cpu()
-        b = t.numpy().astype("<f4", copy=False).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    # read back with the official reader
-    with safe_open(str(path), "pt") as f:
-        assert f.metadata() == header["__metadata__"]
-        for name in tensors:
-            assert torch.equal(f.get_tensor(name), tensors[name].detach().float().cpu()), name
+
 
 
 # ---------------------------------------------------------------------------------------------

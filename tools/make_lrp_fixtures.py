@@ -110,6 +110,7 @@ from safetensors.torch import load_file
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import make_fixtures as mf  # noqa: E402  (shared helpers: sizes, timm reference, logging)
+from safetensors_writer import write_safetensors  # noqa: E402
 
 GENERATOR = "tools/make_lrp_fixtures.py"
 CHEFER_COMMIT = "c3e578f76b954e8528afeaaee26de3f07e3fe559"
@@ -129,34 +130,6 @@ SEMANTICS = (
     "(K prefix tokens) reshaped row-major to the patch grid; raw values, not normalised."
 )
 
-
-# ---------------------------------------------------------------------------------------------
-# Deterministic safetensors writer with F64 support (make_fixtures.write_safetensors is F32 only)
-# ---------------------------------------------------------------------------------------------
-def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
-    """`__metadata__` first, tensors sorted by name, data in that order, header padded with spaces to a
-    multiple of 8 bytes. float64 arrays are stored F64, float32 arrays F32. Read back with safe_open."""
-    header = {"__metadata__": {k: str(metadata[k]) for k in sorted(metadata)}}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        a = np.asarray(tensors[name])
-        code, dtype = {np.dtype(np.float64): ("F64", "<f8"), np.dtype(np.float32): ("F32", "<f4")}[a.dtype]
-        b = np.ascontiguousarray(a, dtype=dtype).tobytes()
-        header[name] = {"dtype": code, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    with safe_open(str(path), "np") as f:
-        assert f.metadata() == header["__metadata__"]
-        assert sorted(f.keys()) == sorted(tensors)
-        for name in tensors:
-            assert np.array_equal(f.get_tensor(name), np.asarray(tensors[name])), name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,7 +427,7 @@ def small_case(chefer: Chefer, name, kind, weights, expected, prefix, desc, data
     if kind == "mean_prenorm":
         md["weights_renamed"] = "fc_norm.weight -> norm.weight, fc_norm.bias -> norm.bias"
     path = out / f"{name}.lrp.safetensors"
-    write_safetensors(path, tensors, md)
+    write_safetensors(path, tensors, md, keep_float64=True)
     log(f"  wrote {path.relative_to(REPO)} ({path.stat().st_size} bytes, {len(tensors)} tensors)")
 
 
@@ -567,7 +540,7 @@ def real_case(chefer: Chefer, shared: Path, out: Path, failures, info):
         "einops": __import__("einops").__version__,
     }
     path = out / "deit_tiny_real.lrp.safetensors"
-    write_safetensors(path, tensors, md)
+    write_safetensors(path, tensors, md, keep_float64=True)
     log(f"  wrote {path.relative_to(REPO)} ({path.stat().st_size} bytes, {len(tensors)} tensors)")
 
 

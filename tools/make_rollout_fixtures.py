@@ -78,6 +78,9 @@ from pathlib import Path
 import numpy as np
 from safetensors import safe_open
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from safetensors_writer import write_safetensors  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 
 CASES = ["vit_timm", "deit_distilled_timm", "vit_timm_resized"]
@@ -104,31 +107,6 @@ def read_expected(path: Path):
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     return tensors, md
 
-
-def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
-    """Deterministic safetensors writer: `__metadata__` first, tensors sorted by name, data in that
-    order, header padded with spaces to a multiple of 8 bytes. Read back with the official reader."""
-    header = {"__metadata__": {k: str(metadata[k]) for k in sorted(metadata)}}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        t = np.ascontiguousarray(tensors[name], dtype="<f4")
-        b = t.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    with safe_open(str(path), "np") as f:
-        assert f.metadata() == header["__metadata__"]
-        assert sorted(f.keys()) == sorted(tensors)
-        for name in tensors:
-            got = f.get_tensor(name)
-            assert got.dtype == np.float32 and np.array_equal(got, np.asarray(tensors[name], np.float32)), name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,12 +15,8 @@ int main() try {
   const auto reference = vit::SafetensorsFile::open(vit::test::data_path("gradients/vit_timm.gradients.safetensors"));
   const vit::Model model =
       vit::load_model(vit::test::data_path("vit_timm.safetensors"), vit::test::fixture_config(expected));
-  vit::ForwardOptions forward_options;
-  forward_options.cache = true;
-  const auto forward = model.forward(expected.read_float("input"), forward_options);
-  vit::BackwardOptions options;
-  options.attentions = options.scores = true;
-  const auto gradients = model.backward(forward.cache, reference.read_float("d_logits"), options);
+  const auto gradients =
+      vit::test::all_gradients(model, expected.read_float("input"), reference.read_float("d_logits"));
 
   int wrong = 0;
   const auto check = [&](const std::string& name, vit::TensorView<const float> actual, const vit::Tensor<float>& want) {

@@ -7,18 +7,22 @@
 #include <vector>
 
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/reference/same_type.hpp"
 
 namespace vit::cpu::reference {
 
+template <typename T = float>
 struct AttentionResult {
-  Tensor<float> out;            // [B, N, D]
-  Tensor<float> probabilities;  // [B, H, N, N]
+  Tensor<T> out;            // [B, N, D]
+  Tensor<T> probabilities;  // [B, H, N, N]
 };
 
-// qkv: [B, N, 3D] (q | k | v, heads side by side within each).
-inline AttentionResult attention(TensorView<const float> qkv, int num_heads) {
+// qkv: [B, N, 3D] (q | k | v, heads side by side within each). T: the element type in and out (float for
+// the tests' oracles, double for a forward pass in double); the sums are double either way.
+template <typename T = float>
+AttentionResult<T> attention(TensorView<const same_t<T>> qkv, int num_heads) {
   const std::int64_t batch = qkv.size(0), tokens = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / num_heads;
-  AttentionResult result{Tensor<float>({batch, tokens, dim}), Tensor<float>({batch, num_heads, tokens, tokens})};
+  AttentionResult<T> result{Tensor<T>({batch, tokens, dim}), Tensor<T>({batch, num_heads, tokens, tokens})};
   const auto at = [&](std::int64_t b, std::int64_t n, int which, std::int64_t h, std::int64_t i) {
     return double(qkv[(b * tokens + n) * 3 * dim + which * dim + h * head_dim + i]);
   };
@@ -34,12 +38,12 @@ inline AttentionResult attention(TensorView<const float> qkv, int num_heads) {
         const double max_value = *std::max_element(row.begin(), row.end());
         double sum = 0;
         for (double& value : row) sum += (value = std::exp(value - max_value));
-        float* p = result.probabilities.data() + ((b * num_heads + h) * tokens + query) * tokens;
-        for (std::int64_t key = 0; key < tokens; ++key) p[key] = float(row[std::size_t(key)] / sum);
+        T* p = result.probabilities.data() + ((b * num_heads + h) * tokens + query) * tokens;
+        for (std::int64_t key = 0; key < tokens; ++key) p[key] = T(row[std::size_t(key)] / sum);
         for (std::int64_t i = 0; i < head_dim; ++i) {
           double value = 0;
           for (std::int64_t key = 0; key < tokens; ++key) value += row[std::size_t(key)] / sum * at(b, key, 2, h, i);
-          result.out[(b * tokens + query) * dim + h * head_dim + i] = float(value);
+          result.out[(b * tokens + query) * dim + h * head_dim + i] = T(value);
         }
       }
   return result;

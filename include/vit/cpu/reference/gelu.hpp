@@ -4,14 +4,17 @@
 #include <cmath>
 
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/reference/same_type.hpp"
 
 namespace vit::cpu::reference {
 
-inline Tensor<float> gelu(TensorView<const float> x) {
-  Tensor<float> y = Tensor<float>::uninitialized(x.shape());
+// T: the element type in and out (float, or double for a forward pass in double).
+template <typename T = float>
+Tensor<T> gelu(TensorView<const same_t<T>> x) {
+  Tensor<T> y = Tensor<T>::uninitialized(x.shape());
   for (std::int64_t i = 0; i < x.numel(); ++i) {
     const double v = x[i];
-    y[i] = float(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
+    y[i] = T(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
   }
   return y;
 }

@@ -5,14 +5,17 @@
 #include <vector>
 
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/reference/same_type.hpp"
 
 namespace vit::cpu::reference {
 
-// x: [M, D]; weight, bias: [D] → [M, D].
-inline Tensor<float> layer_norm(TensorView<const float> x, TensorView<const float> weight, TensorView<const float> bias,
-                                float eps) {
+// x: [M, D]; weight, bias: [D] → [M, D]. T: the element type in and out (float, or double for a forward
+// pass in double, then eps as PyTorch holds it); the sums are double either way.
+template <typename T = float>
+Tensor<T> layer_norm(TensorView<const same_t<T>> x, TensorView<const same_t<T>> weight,
+                     TensorView<const same_t<T>> bias, double eps) {
   const std::int64_t rows = x.size(0), dim = x.size(1);
-  Tensor<float> y({rows, dim});
+  Tensor<T> y({rows, dim});
   for (std::int64_t r = 0; r < rows; ++r) {
     double mean = 0, variance = 0;
     for (std::int64_t i = 0; i < dim; ++i) mean += x[r * dim + i];
@@ -20,7 +23,7 @@ inline Tensor<float> layer_norm(TensorView<const float> x, TensorView<const floa
     for (std::int64_t i = 0; i < dim; ++i) variance += (x[r * dim + i] - mean) * (x[r * dim + i] - mean);
     variance /= double(dim);
     for (std::int64_t i = 0; i < dim; ++i)
-      y[r * dim + i] = float((x[r * dim + i] - mean) / std::sqrt(variance + double(eps)) * weight[i] + bias[i]);
+      y[r * dim + i] = T((x[r * dim + i] - mean) / std::sqrt(variance + eps) * weight[i] + bias[i]);
   }
   return y;
 }

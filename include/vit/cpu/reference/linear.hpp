@@ -3,18 +3,21 @@
 #pragma once
 
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/reference/same_type.hpp"
 
 namespace vit::cpu::reference {
 
-// x: [M, K], weight: [N, K], bias: [N] or empty → [M, N].
-inline Tensor<float> linear(TensorView<const float> x, TensorView<const float> weight, TensorView<const float> bias) {
+// x: [M, K], weight: [N, K], bias: [N] or empty → [M, N]. T: the element type in and out (float, or double
+// for a forward pass in double); the sums are double either way.
+template <typename T = float>
+Tensor<T> linear(TensorView<const same_t<T>> x, TensorView<const same_t<T>> weight, TensorView<const same_t<T>> bias) {
   const std::int64_t rows = x.size(0), in = x.size(1), out = weight.size(0);
-  Tensor<float> y({rows, out});
+  Tensor<T> y({rows, out});
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t o = 0; o < out; ++o) {
-      double sum = bias.empty() ? 0.0 : bias[o];
-      for (std::int64_t i = 0; i < in; ++i) sum += double(x[r * in + i]) * weight[o * in + i];
-      y[r * out + o] = float(sum);
+      double sum = bias.empty() ? 0.0 : double(bias[o]);
+      for (std::int64_t i = 0; i < in; ++i) sum += double(x[r * in + i]) * double(weight[o * in + i]);
+      y[r * out + o] = T(sum);
     }
   return y;
 }

@@ -5,27 +5,30 @@
 #include <vector>
 
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/reference/same_type.hpp"
 
 namespace vit::cpu::reference {
 
 // images: [B, C, H, W]; weight: [D, C, P, P]; bias: [D] → [B, (H/P)·(W/P), D].
-inline Tensor<float> patch_embedding(TensorView<const float> images, TensorView<const float> weight,
-                                     TensorView<const float> bias) {
+// T: the element type in and out (float, or double for a forward pass in double).
+template <typename T = float>
+Tensor<T> patch_embedding(TensorView<const same_t<T>> images, TensorView<const same_t<T>> weight,
+                          TensorView<const same_t<T>> bias) {
   const std::int64_t batch = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3),
                      dim = weight.size(0), patch = weight.size(2);
   const std::int64_t grid_h = height / patch, grid_w = width / patch;
-  Tensor<float> out({batch, grid_h * grid_w, dim});
+  Tensor<T> out({batch, grid_h * grid_w, dim});
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t gy = 0; gy < grid_h; ++gy)
       for (std::int64_t gx = 0; gx < grid_w; ++gx)
         for (std::int64_t d = 0; d < dim; ++d) {
-          double sum = bias[d];
+          double sum = double(bias[d]);
           for (std::int64_t c = 0; c < channels; ++c)
             for (std::int64_t py = 0; py < patch; ++py)
               for (std::int64_t px = 0; px < patch; ++px)
                 sum += double(weight[((d * channels + c) * patch + py) * patch + px]) *
                        images[((b * channels + c) * height + gy * patch + py) * width + gx * patch + px];
-          out[((b * grid_h + gy) * grid_w + gx) * dim + d] = float(sum);
+          out[((b * grid_h + gy) * grid_w + gx) * dim + d] = T(sum);
         }
   return out;
 }
