@@ -72,16 +72,23 @@ inline void linear(const Context& context, TensorView<const float> x, TensorView
 //   dx: [M, K] = dy · W (written, or added with dx_output = Accumulate), or empty to skip;
 //   dweight: [N, K] += dyᵀ · x and dbias: [N] += Σ_rows dy, each optional (empty: skipped). Parameter
 //   gradients accumulate, so that a weight used several times sums its contributions.
-// dx is split by rows across threads, the parameter gradients by output features: no two threads write
-// the same element, and each GEMM is single-threaded on its slice, as in the forward.
+// dx is split by rows or by columns (as the forward splits y), the parameter gradients by output features:
+// no two threads write the same element, and each GEMM is single-threaded on its slice, as in the forward.
 inline void linear_backward(const Context& context, TensorView<const float> x, TensorView<const float> weight,
                             TensorView<const float> dy, TensorView<float> dx, TensorView<float> dweight,
                             TensorView<float> dbias, Output dx_output = Output::Overwrite) {
   const std::int64_t rows = x.size(0), in = x.size(1), out = weight.size(0);
-  if (!dx.empty())
+  // dx as the forward splits y: by rows for large batches, otherwise by its columns, so that at batch 1 each
+  // thread streams only its columns of the weight.
+  if (!dx.empty() && rows >= in)
     parallel_for(context.threads, rows, 16, [&](std::int64_t begin, std::int64_t end) {
       detail::gemm({dy.data() + begin * out, end - begin, out, out}, {weight.data(), out, in, in},
                    detail::BLayout::KByN, 1.0f, {dx.data() + begin * in, end - begin, in, in}, dx_output);
+    });
+  else if (!dx.empty())
+    parallel_for(context.threads, in, 64, [&](std::int64_t begin, std::int64_t end) {
+      detail::gemm({dy.data(), rows, out, out}, {weight.data() + begin, out, end - begin, in}, detail::BLayout::KByN,
+                   1.0f, {dx.data() + begin, rows, end - begin, in}, dx_output);
     });
   if (dweight.empty() && dbias.empty()) return;
   parallel_for(context.threads, out, 16, [&](std::int64_t begin, std::int64_t end) {
