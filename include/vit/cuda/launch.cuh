@@ -13,6 +13,7 @@
 #include "kernels/patch_unfold.cuh"
 #include "kernels/softmax.cuh"
 #include "vit/cuda/check.cuh"
+#include "vit/cuda/kernel_launch.cuh"
 #include "vit/cuda/launch.hpp"
 
 namespace vit::cuda::launch {
@@ -56,8 +57,9 @@ void attention(DType dtype, const void* qkv, void* out, float* probabilities, in
     const T* in = static_cast<const T*>(qkv);
     T* result = static_cast<T*>(out);
     const auto run = [&](auto head_dim_constant) {
-      kernels::attention_kernel<T, decltype(head_dim_constant)::value>
-          <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
+      VIT_CUDA_LAUNCH(grid, block, 0, detail::as_stream(stream),
+                      kernels::attention_kernel<T, decltype(head_dim_constant)::value>)
+      (in, result, probabilities, tokens, heads, scale);
     };
     switch (head_dim) {
       case 16:
@@ -86,8 +88,8 @@ void softmax(DType dtype, const void* in, void* out, std::int64_t rows, int cols
   VIT_CHECK(rows > 0 && rows < (1ll << 31) && cols > 0, "softmax: unsupported shape [", rows, ", ", cols, "]");
   detail::with_type(dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
-    kernels::softmax_kernel<T><<<unsigned(rows), kernels::kSoftmaxThreads, 0, detail::as_stream(stream)>>>(
-        static_cast<const T*>(in), static_cast<T*>(out), cols);
+    VIT_CUDA_LAUNCH(unsigned(rows), kernels::kSoftmaxThreads, 0, detail::as_stream(stream), kernels::softmax_kernel<T>)
+    (static_cast<const T*>(in), static_cast<T*>(out), cols);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -100,9 +102,9 @@ void residual_layer_norm(DType out_dtype, float* x, const float* delta, const fl
             "residual_layer_norm: gamma, beta and out go together");
   detail::with_type(out_dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
-    kernels::residual_layer_norm_kernel<T>
-        <<<unsigned(rows), kernels::kLayerNormThreads, 0, detail::as_stream(stream)>>>(
-            x, delta, delta_bias, gamma, beta, static_cast<T*>(out), dim, eps);
+    VIT_CUDA_LAUNCH(unsigned(rows), kernels::kLayerNormThreads, 0, detail::as_stream(stream),
+                    kernels::residual_layer_norm_kernel<T>)
+    (x, delta, delta_bias, gamma, beta, static_cast<T*>(out), dim, eps);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -114,11 +116,13 @@ void bias_activation(DType out_dtype, const float* acc, const float* bias, void*
   detail::with_type(out_dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
     if (gelu)
-      kernels::bias_activation_kernel<T, true><<<blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream)>>>(
-          acc, bias, static_cast<T*>(out), rows, cols);
+      VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
+                      kernels::bias_activation_kernel<T, true>)
+      (acc, bias, static_cast<T*>(out), rows, cols);
     else
-      kernels::bias_activation_kernel<T, false><<<blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream)>>>(
-          acc, bias, static_cast<T*>(out), rows, cols);
+      VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
+                      kernels::bias_activation_kernel<T, false>)
+      (acc, bias, static_cast<T*>(out), rows, cols);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -131,8 +135,8 @@ void patch_unfold(DType dtype, const float* images, void* out, int batch, int ch
   const std::int64_t count = std::int64_t(batch) * channels * height * width;  // the unfolded size is the same
   detail::with_type(dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
-    kernels::patch_unfold_kernel<T><<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
-        images, static_cast<T*>(out), batch, channels, height, width, patch);
+    VIT_CUDA_LAUNCH(kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream), kernels::patch_unfold_kernel<T>)
+    (images, static_cast<T*>(out), batch, channels, height, width, patch);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -142,16 +146,17 @@ void assemble_tokens(const float* prefix, const float* patch_acc, const float* p
   VIT_CHECK(batch > 0 && prefix_tokens >= 0 && patches > 0 && dim > 0 && (prefix_tokens == 0 || prefix != nullptr),
             "assemble_tokens: unsupported sizes, or prefix tokens without their values");
   const std::int64_t count = std::int64_t(batch) * (prefix_tokens + patches) * dim;
-  kernels::assemble_tokens_kernel<<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
-      prefix, patch_acc, patch_bias, pos, x, batch, prefix_tokens, patches, dim);
+  VIT_CUDA_LAUNCH(kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream), kernels::assemble_tokens_kernel)
+  (prefix, patch_acc, patch_bias, pos, x, batch, prefix_tokens, patches, dim);
   VIT_CUDA_CHECK_LAUNCH();
 }
 
 void mean_tokens(const float* x, float* pooled, int batch, int tokens, int dim, int first, int count, void* stream) {
   VIT_CHECK(batch > 0 && dim > 0 && count > 0 && first >= 0 && first + count <= tokens, "mean_tokens: tokens [", first,
             ", ", first + count, ") outside [0, ", tokens, ")");
-  kernels::mean_tokens_kernel<<<kernels::grid_for(std::int64_t(batch) * dim, 256), 256, 0, detail::as_stream(stream)>>>(
-      x, pooled, batch, tokens, dim, first, count);
+  VIT_CUDA_LAUNCH(kernels::grid_for(std::int64_t(batch) * dim, 256), 256, 0, detail::as_stream(stream),
+                  kernels::mean_tokens_kernel)
+  (x, pooled, batch, tokens, dim, first, count);
   VIT_CUDA_CHECK_LAUNCH();
 }
 
@@ -161,8 +166,9 @@ void convert(DType from, DType to, const void* in, void* out, std::int64_t count
     using In = detail::Storage<decltype(from_tag)>;
     detail::with_type(to, [&](auto to_tag) {
       using Out = detail::Storage<decltype(to_tag)>;
-      kernels::convert_kernel<In, Out><<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
-          static_cast<const In*>(in), static_cast<Out*>(out), count);
+      VIT_CUDA_LAUNCH(kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream),
+                      kernels::convert_kernel<In, Out>)
+      (static_cast<const In*>(in), static_cast<Out*>(out), count);
     });
   });
   VIT_CUDA_CHECK_LAUNCH();
