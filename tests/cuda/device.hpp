@@ -20,6 +20,14 @@
 
 namespace vit::test {
 
+// Whether these tests run on the CUDA emulator (tests/cuda_emu), which runs a kernel some 10^4 times slower
+// than a GPU: the largest shapes are cut there, each test says which (the README lists them).
+#if defined(VIT_CUDA_EMULATED_TESTS)
+constexpr bool kEmulated = true;
+#else
+constexpr bool kEmulated = false;
+#endif
+
 inline double roundoff(DType dtype) {
   switch (dtype) {
     case DType::F32:

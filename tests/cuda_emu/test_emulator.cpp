@@ -410,9 +410,10 @@ TEST_CASE("emulator: dynamic shared memory: limits, opt-in, NaN fill", "[emulato
   CHECK(cudaDeviceSynchronize() == cudaSuccess);
 
   // A kernel that uses more than its launch asked for.
-  const std::string hazard =
-      expect_hazard([&] { VIT_CUDA_LAUNCH(1, 64, 32 * sizeof(float), nullptr, dynamic_shared_kernel)
-                          (64, out.get()); });
+  const std::string hazard = expect_hazard([&] {
+    VIT_CUDA_LAUNCH(1, 64, 32 * sizeof(float), nullptr, dynamic_shared_kernel)
+    (64, out.get());
+  });
   CHECK_THAT(hazard, Catch::Contains("256 bytes of dynamic shared memory") && Catch::Contains("launch gave 128"));
 }
 
@@ -539,9 +540,10 @@ TEST_CASE("hazard: a barrier after some threads returned", "[emulator][hazard]")
   Buffer<int> out(64);
   for (const vit::emu::Order order : kOrders) {
     const OrderScope scope(order);
-    const std::string hazard =
-        expect_hazard([&] { VIT_CUDA_LAUNCH(1, 64, 0, nullptr, early_return_kernel)
-                            (out.get()); });
+    const std::string hazard = expect_hazard([&] {
+      VIT_CUDA_LAUNCH(1, 64, 0, nullptr, early_return_kernel)
+      (out.get());
+    });
     CHECK_THAT(hazard, Catch::Contains("barrier after threads returned") &&
                            Catch::Contains("threads 0-47 wait at __syncthreads at tests/cuda_emu/test_emulator.cpp:") &&
                            Catch::Contains("threads 48-63 of the block have returned") &&
@@ -560,9 +562,10 @@ TEST_CASE("hazard: a lane returns while its warp waits for it", "[emulator][haza
   Buffer<float> out(32);
   for (const vit::emu::Order order : kOrders) {
     const OrderScope scope(order);
-    const std::string hazard =
-        expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, exit_during_shuffle_kernel)
-                            (out.get()); });
+    const std::string hazard = expect_hazard([&] {
+      VIT_CUDA_LAUNCH(1, 32, 0, nullptr, exit_during_shuffle_kernel)
+      (out.get());
+    });
     // Depending on the order, lane 3 returns before or after others arrive: either way it is named.
     CHECK_THAT(hazard, Catch::Contains("thread 3 (warp 0, lane 3) returns while lanes") ||
                            Catch::Contains("names lanes 3 that have returned"));
@@ -571,25 +574,37 @@ TEST_CASE("hazard: a lane returns while its warp waits for it", "[emulator][haza
 
 TEST_CASE("hazard: mismatched collectives and masks", "[emulator][hazard]") {
   Buffer<unsigned> out(32);
-  CHECK_THAT(expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, mixed_collectives_kernel)
-                                 (out.get()); }),
+  CHECK_THAT(expect_hazard([&] {
+               VIT_CUDA_LAUNCH(1, 32, 0, nullptr, mixed_collectives_kernel)
+               (out.get());
+             }),
              Catch::Contains("mismatched warp collectives"));
   Buffer<int> ints(32);
   CHECK_THAT(
-      expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, overlapping_masks_kernel)
-                          (ints.get()); }),
+      expect_hazard([&] {
+        VIT_CUDA_LAUNCH(1, 32, 0, nullptr, overlapping_masks_kernel)
+        (ints.get());
+      }),
       Catch::Contains("mismatched warp collectives") && Catch::Contains("0xffff0000") && Catch::Contains("0xffffffff"));
-  CHECK_THAT(expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, mask_without_self_kernel)
-                                 (ints.get()); }),
+  CHECK_THAT(expect_hazard([&] {
+               VIT_CUDA_LAUNCH(1, 32, 0, nullptr, mask_without_self_kernel)
+               (ints.get());
+             }),
              Catch::Contains("whose mask leaves it out"));
-  CHECK_THAT(expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, source_outside_mask_kernel)
-                                 (ints.get()); }),
+  CHECK_THAT(expect_hazard([&] {
+               VIT_CUDA_LAUNCH(1, 32, 0, nullptr, source_outside_mask_kernel)
+               (ints.get());
+             }),
              Catch::Contains("reads lane 9") && Catch::Contains("not in the mask"));
-  CHECK_THAT(expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, bad_width_kernel)
-                                 (ints.get()); }),
+  CHECK_THAT(expect_hazard([&] {
+               VIT_CUDA_LAUNCH(1, 32, 0, nullptr, bad_width_kernel)
+               (ints.get());
+             }),
              Catch::Contains("width 24, not a power of two"));
-  CHECK_THAT(expect_hazard([&] { VIT_CUDA_LAUNCH(1, 16, 0, nullptr, bad_width_kernel)
-                                 (ints.get()); }),
+  CHECK_THAT(expect_hazard([&] {
+               VIT_CUDA_LAUNCH(1, 16, 0, nullptr, bad_width_kernel)
+               (ints.get());
+             }),
              Catch::Contains("names lanes 16-31 that this block of 16 threads does not have"));
 }
 
@@ -602,8 +617,9 @@ TEST_CASE("hazard: deadlocks are reported, not hung", "[emulator][hazard]") {
                            Catch::Contains("lanes 0-15 wait in __shfl_xor_sync (mask 0xffffffff)") &&
                            Catch::Contains("for lanes 16-31"));
   }
-  const std::string in_warp =
-      expect_hazard([&] { VIT_CUDA_LAUNCH(1, 32, 0, nullptr, deadlock_in_warp_kernel)
-                          (out.get()); });
+  const std::string in_warp = expect_hazard([&] {
+    VIT_CUDA_LAUNCH(1, 32, 0, nullptr, deadlock_in_warp_kernel)
+    (out.get());
+  });
   CHECK_THAT(in_warp, Catch::Contains("mismatched warp collectives"));
 }
