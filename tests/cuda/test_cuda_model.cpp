@@ -9,6 +9,7 @@
 #include <vit/model.hpp>
 
 #include "../fixtures.hpp"
+#include "../model_builder.hpp"
 #include "device.hpp"
 #include "reference_model.hpp"
 
@@ -180,4 +181,36 @@ TEST_CASE("CUDA forward checks its input like the CPU model", "[cuda][model]") {
   VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({0, 3, 32, 32})), Catch::Contains("batch is empty"));
   // A failed call leaves the model usable.
   CHECK(cuda_model.forward(expected_file.read_float("input")).logits.size(0) == 3);
+}
+
+TEST_CASE("CudaModel refuses a head dimension it has no kernel for when it is built", "[cuda][model]") {
+  VIT_REQUIRE_CUDA_DEVICE();
+  vit::ViTConfig config = vit::test::small_config();
+  config.embed_dim = 96;  // 2 heads of 48
+  config.num_heads = 2;
+  const vit::Model model =
+      vit::load_model(vit::SafetensorsFile::parse(vit::test::random_checkpoint(config).encode()), config);
+  VIT_REQUIRE_ERROR(vit::cuda::CudaModel(model, DType::F16), Catch::Contains("head dimension 48 (96 / 2 heads)"));
+}
+
+TEST_CASE("CudaModel runs on the device it was built on, whatever device is current", "[cuda][model][devices]") {
+  VIT_REQUIRE_CUDA_DEVICE();
+  if (vit::cuda::device_count() < 2) {
+    WARN("SKIPPED: needs two CUDA devices (the emulated suite runs this with VIT_EMU_DEVICES=2)");
+    return;
+  }
+  const auto expected_file = vit::SafetensorsFile::open(data_path("vit_timm.expected.safetensors"));
+  const vit::Model model = vit::load_model(data_path("vit_timm.safetensors"), vit::test::fixture_config(expected_file));
+  const vit::Tensor<float> input = expected_file.read_float("input");
+  const vit::cuda::DeviceScope on_first(0);
+  vit::cuda::CudaModel cuda_model(model, DType::F32);
+  CHECK(cuda_model.device() == 0);
+  {
+    const vit::cuda::DeviceScope on_second(1);
+    // Its weights, workspace and cuBLAS handle are on device 0: run there (on device 1 they would fault).
+    const auto result = cuda_model.forward(input);
+    CHECK(vit::cuda::current_device() == 1);  // the caller's choice, left as it was
+    VIT_REQUIRE_CLOSE(result.logits, model.forward(input).logits, tolerance::cuda::kModelLogitsF32);
+  }
+  CHECK(vit::cuda::current_device() == 0);
 }

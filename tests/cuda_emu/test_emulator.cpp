@@ -534,6 +534,29 @@ TEST_CASE("emulator: cublasGemmEx in every transpose and dtype, fp32 accumulatio
   CHECK(cublasDestroy(handle) == CUBLAS_STATUS_SUCCESS);
 }
 
+TEST_CASE("emulator: memory and streams belong to a device; kernels must not reach another's", "[emulator]") {
+  vit::emu::set_devices(2);
+  int count = 0;
+  VIT_CUDA_CHECK(cudaGetDeviceCount(&count));
+  CHECK(count == 2);
+  VIT_CUDA_CHECK(cudaSetDevice(0));
+  Buffer<int> on_first(64);
+  cudaStream_t first_stream = nullptr;
+  VIT_CUDA_CHECK(cudaStreamCreate(&first_stream));
+  VIT_CUDA_CHECK(cudaSetDevice(1));
+  CHECK(cudaMemsetAsync(on_first.get(), 0, 64, first_stream) == cudaErrorInvalidResourceHandle);
+  const std::string hazard = expect_hazard(
+      [&] { VIT_CUDA_LAUNCH(1, 64, 0, nullptr, barrier_votes_kernel)
+            (on_first.get()); }, cudaErrorIllegalAddress);
+  CHECK_THAT(hazard, Catch::Contains("on device 1, but its pointer argument 1 is in device 0's memory"));
+  VIT_CUDA_CHECK(cudaSetDevice(0));
+  VIT_CUDA_LAUNCH(1, 16, 0, first_stream, barrier_votes_kernel)(on_first.get());  // at home: fine
+  VIT_CUDA_CHECK(cudaStreamSynchronize(first_stream));
+  VIT_CUDA_CHECK(cudaStreamDestroy(first_stream));
+  CHECK(cudaSetDevice(2) == cudaErrorInvalidDevice);
+  vit::emu::set_devices(1);
+}
+
 // ---- Hazards: each stops the launch with a report ----
 
 TEST_CASE("hazard: a barrier after some threads returned", "[emulator][hazard]") {

@@ -42,12 +42,43 @@ void with_type(DType dtype, Body&& body) {
 template <class Tag>
 using Storage = std::remove_pointer_t<Tag>;
 
+// Calls body(std::integral_constant<int, head_dim>) for the head dimensions attention_kernel is instantiated for;
+// false for any other. The one list of supported head dimensions.
+template <class Body>
+bool with_head_dim(int head_dim, Body&& body) {
+  switch (head_dim) {
+    case 16:  // the small committed test fixtures
+      body(std::integral_constant<int, 16>{});
+      return true;
+    case 32:
+      body(std::integral_constant<int, 32>{});
+      return true;
+    case 64:
+      body(std::integral_constant<int, 64>{});
+      return true;
+    case 80:
+      body(std::integral_constant<int, 80>{});
+      return true;
+    case 128:
+      body(std::integral_constant<int, 128>{});
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace detail
+
+bool attention_supports_head_dim(int head_dim) {
+  return detail::with_head_dim(head_dim, [](auto) {});
+}
 
 void attention(DType dtype, const void* qkv, void* out, float* probabilities, int batch, int tokens, int heads,
                int head_dim, void* stream) {
   VIT_CHECK(batch > 0 && tokens > 0 && heads > 0 && batch <= 65535 && heads <= 65535, "attention: unsupported batch ",
             batch, ", tokens ", tokens, " or heads ", heads);
+  VIT_CHECK(attention_supports_head_dim(head_dim), "attention: head dimension ", head_dim,
+            " is not supported (16, 32, 64, 80 or 128)");
   const dim3 grid(unsigned((tokens + kernels::kAttentionWarps - 1) / kernels::kAttentionWarps), unsigned(heads),
                   unsigned(batch));
   const dim3 block(kernels::kAttentionWarps * 32);
@@ -56,30 +87,11 @@ void attention(DType dtype, const void* qkv, void* out, float* probabilities, in
     using T = detail::Storage<decltype(tag)>;
     const T* in = static_cast<const T*>(qkv);
     T* result = static_cast<T*>(out);
-    const auto run = [&](auto head_dim_constant) {
+    detail::with_head_dim(head_dim, [&](auto head_dim_constant) {
       VIT_CUDA_LAUNCH(grid, block, 0, detail::as_stream(stream),
                       kernels::attention_kernel<T, decltype(head_dim_constant)::value>)
       (in, result, probabilities, tokens, heads, scale);
-    };
-    switch (head_dim) {
-      case 16:
-        run(std::integral_constant<int, 16>{});
-        break;  // the small committed test fixtures
-      case 32:
-        run(std::integral_constant<int, 32>{});
-        break;
-      case 64:
-        run(std::integral_constant<int, 64>{});
-        break;
-      case 80:
-        run(std::integral_constant<int, 80>{});
-        break;
-      case 128:
-        run(std::integral_constant<int, 128>{});
-        break;
-      default:
-        ::vit::detail::fail("attention: head dimension ", head_dim, " is not supported (16, 32, 64, 80 or 128)");
-    }
+    });
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -118,11 +130,9 @@ void bias_activation(DType out_dtype, const float* acc, const float* bias, void*
     if (gelu)
       VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
                       kernels::bias_activation_kernel<T, true>)
-      (acc, bias, static_cast<T*>(out), rows, cols);
-    else
-      VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
-                      kernels::bias_activation_kernel<T, false>)
-      (acc, bias, static_cast<T*>(out), rows, cols);
+    (acc, bias, static_cast<T*>(out), rows, cols);
+    else VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
+                         kernels::bias_activation_kernel<T, false>)(acc, bias, static_cast<T*>(out), rows, cols);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }

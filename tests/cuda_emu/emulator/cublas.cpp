@@ -17,6 +17,7 @@
 #include <memory>
 
 struct cublasContext {
+  int device = 0;  // current at cublasCreate: the handle works there only
   cudaStream_t stream = nullptr;
   cublasMath_t math = CUBLAS_DEFAULT_MATH;
   cublasPointerMode_t pointer_mode = CUBLAS_POINTER_MODE_HOST;
@@ -169,8 +170,9 @@ cublasStatus_t check_gemm(cublasHandle_t handle, cublasOperation_t transa, cubla
   }
 }
 
-// Queues `gemm`, or a device failure when one of its matrices leaves its allocation.
-void submit(const Gemm& gemm, const char* call) {
+// Queues `gemm`, or a device failure when one of its matrices leaves its allocation or belongs to another
+// device than the handle's (which must be current).
+void submit(const Gemm& gemm, const char* call, int device) {
   const std::int64_t a_rows = gemm.transa == CUBLAS_OP_N ? gemm.m : gemm.k,
                      a_cols = gemm.transa == CUBLAS_OP_N ? gemm.k : gemm.m;
   const std::int64_t b_rows = gemm.transb == CUBLAS_OP_N ? gemm.k : gemm.n,
@@ -178,6 +180,17 @@ void submit(const Gemm& gemm, const char* call) {
   const bool inside = internal::in_device_memory(gemm.a.data, extent(a_rows, a_cols, gemm.a.ld, gemm.a.type)) &&
                       internal::in_device_memory(gemm.b.data, extent(b_rows, b_cols, gemm.b.ld, gemm.b.type)) &&
                       internal::in_device_memory(gemm.c, extent(gemm.m, gemm.n, gemm.ldc, gemm.c_type));
+  const int current = internal::current_device();
+  for (const void* matrix : {gemm.a.data, gemm.b.data, static_cast<const void*>(gemm.c)}) {
+    const int owner = internal::allocation_device(matrix);
+    if ((owner >= 0 && owner != device) || current != device) {
+      internal::record_hazard(std::string(call) + " with a cuBLAS handle of device " + std::to_string(device) +
+                              " while device " + std::to_string(current) + " is current, on memory of device " +
+                              std::to_string(owner));
+      internal::enqueue([] { return cudaErrorIllegalAddress; });
+      return;
+    }
+  }
   if (!inside && gemm.m > 0 && gemm.n > 0) {
     internal::record_hazard(std::string(call) + " (m " + std::to_string(gemm.m) + ", n " + std::to_string(gemm.n) +
                             ", k " + std::to_string(gemm.k) + "): a matrix reaches beyond its cudaMalloc allocation");
@@ -216,7 +229,7 @@ cublasStatus_t gemm(const char* call, cublasHandle_t handle, cublasOperation_t t
               Ctype,
               ldc,
               rounding};
-    submit(gemm, call);
+    submit(gemm, call, handle->device);
   }
   return CUBLAS_STATUS_SUCCESS;
 }
@@ -230,6 +243,7 @@ cublasStatus_t cublasCreate_v2(cublasHandle_t* handle) {
   if (handle == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
   if (vit::emu::internal::precondition() != cudaSuccess) return CUBLAS_STATUS_NOT_INITIALIZED;
   *handle = new cublasContext;
+  (*handle)->device = vit::emu::internal::current_device();
   return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -45,6 +45,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 // The built-in variables of the CUDA thread the scheduler is running on this OS thread.
 extern __thread uint3 vit_emu_thread_idx;
@@ -100,6 +101,7 @@ struct KernelLaunch {
   const char* name = "";  // the kernel as written at the launch
   const char* file = "";  // the launch site
   int line = 0;
+  std::vector<const void*> pointers;  // the pointer arguments, to check which device's memory they reach
   std::function<void()> run_thread;
 };
 
@@ -135,6 +137,16 @@ class Launcher {
     launch.name = name_;
     launch.file = file_;
     launch.line = line_;
+    std::apply(
+        [&launch](const auto&... argument) {
+          (
+              [&launch](const auto& value) {
+                if constexpr (std::is_pointer_v<std::decay_t<decltype(value)>>)
+                  launch.pointers.push_back(static_cast<const void*>(value));
+              }(argument),
+              ...);
+        },
+        *arguments);
     launch.run_thread = [kernel = kernel_, arguments] { std::apply(kernel, *arguments); };
     (void)submit_kernel(std::move(launch));
   }

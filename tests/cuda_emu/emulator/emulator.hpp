@@ -8,6 +8,9 @@
 //   VIT_EMU_THREADS  integer (default: all cores) OS threads that run blocks
 //   VIT_EMU_CONTEXT  asm | ucontext               the fiber switch (asm: x86-64 only; the default there)
 //   VIT_EMU_STACK_KB integer (default 128)        stack of each emulated CUDA thread
+//   VIT_EMU_DEVICES  integer (default 1)          devices; memory, streams and cuBLAS handles belong to the one
+//                                                 current when they were made, and a kernel or GEMM that reaches
+//                                                 another device's memory is a hazard (no peer access)
 //   VIT_EMU_INIT_ERROR  a cudaError_t name        every runtime call fails with it, as on a machine without
 //                                                 a usable driver (e.g. cudaErrorInsufficientDriver)
 #pragma once
@@ -28,6 +31,7 @@ struct Settings {
   unsigned workers = 1;
   ContextKind context = ContextKind::Assembly;
   std::size_t stack_bytes = 128 * 1024;
+  int devices = 1;
   std::string init_error;  // empty: a working device
 };
 
@@ -35,6 +39,7 @@ struct Settings {
 Settings settings();
 void set_order(Order order, std::uint64_t seed = 1);
 void set_context(ContextKind context);
+void set_devices(int devices);
 std::string order_name(Order order);
 // "forward", "reverse", "random" or "random:SEED" → order and seed; false when `text` is none of these.
 bool parse_order(const std::string& text, Order& order, std::uint64_t& seed);

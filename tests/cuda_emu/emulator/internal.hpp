@@ -31,6 +31,10 @@ void enqueue(std::function<cudaError_t()> work);
 
 // Whether [pointer, pointer + bytes) lies inside one cudaMalloc allocation.
 bool in_device_memory(const void* pointer, std::size_t bytes);
+// The device whose cudaMalloc memory holds `pointer`, or -1 when it is not device memory.
+int allocation_device(const void* pointer);
+// The calling thread's current device.
+int current_device();
 // The error every runtime call returns before doing anything (no usable device, or a sticky failure).
 cudaError_t precondition();
 

@@ -10,8 +10,10 @@
 //   events          time stamps taken when the queue reaches them
 //   errors          per-thread last error; a failed kernel (a hazard) is sticky, as a real kernel fault is,
 //                   and cudaGetErrorString's text for it carries the first hazard
-//   the device      one (VIT_EMU_INIT_ERROR makes every call fail instead), compute capability 9.0, warps of
-//                   32, 1024 threads and 48 KB (227 KB opt-in) of shared memory per block
+//   the devices     one (VIT_EMU_DEVICES: more; VIT_EMU_INIT_ERROR: none, every call fails instead), compute
+//                   capability 9.0, warps of 32, 1024 threads and 48 KB (227 KB opt-in) of shared memory per
+//                   block; memory and streams belong to the device current when they were made, and a kernel
+//                   whose pointer arguments reach another device's memory is a hazard (no peer access)
 #include <sys/sysinfo.h>
 
 #include <chrono>
@@ -27,6 +29,7 @@
 
 struct CUstream_st {
   unsigned flags = 0;
+  int device = 0;
 };
 struct CUevent_st {
   bool recorded = false, complete = false;
@@ -88,6 +91,7 @@ Settings read_environment() {
   if (const char* stack = std::getenv("VIT_EMU_STACK_KB"))
     settings.stack_bytes = std::size_t(std::max(16l, std::atol(stack))) * 1024;
   if (const char* error = std::getenv("VIT_EMU_INIT_ERROR")) settings.init_error = error;
+  if (const char* devices = std::getenv("VIT_EMU_DEVICES")) settings.devices = int(std::max(1l, std::atol(devices)));
   return settings;
 }
 
@@ -106,6 +110,7 @@ std::vector<std::string> hazard_list;
 struct Allocation {
   std::size_t bytes;
   bool pinned_host;  // cudaMallocHost
+  int device;        // current when it was allocated
 };
 
 struct Device {
@@ -184,13 +189,25 @@ cudaError_t drain() {
   }
 }
 
+// A stream of the current device (the default streams are every device's own).
 bool valid_stream(cudaStream_t stream) {
   if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) return true;
   std::lock_guard<std::mutex> lock(device().mutex);
-  return device().streams.count(stream) > 0;
+  return device().streams.count(stream) > 0 && stream->device == tls_device;
 }
 
 }  // namespace
+
+int internal::allocation_device(const void* pointer) {
+  const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+  std::lock_guard<std::mutex> lock(device().mutex);
+  auto it = device().allocations.upper_bound(address);
+  if (it == device().allocations.begin()) return -1;
+  --it;
+  return !it->second.pinned_host && address < it->first + it->second.bytes ? it->second.device : -1;
+}
+
+int internal::current_device() { return tls_device; }
 
 bool internal::in_device_memory(const void* pointer, std::size_t bytes) {
   const auto address = reinterpret_cast<std::uintptr_t>(pointer);
@@ -223,6 +240,11 @@ void set_order(Order order, std::uint64_t seed) {
 void set_context(ContextKind context) {
   std::lock_guard<std::mutex> lock(settings_mutex);
   mutable_settings().context = context;
+}
+
+void set_devices(int devices) {
+  std::lock_guard<std::mutex> lock(settings_mutex);
+  mutable_settings().devices = std::max(1, devices);
 }
 
 std::string order_name(Order order) {
@@ -318,6 +340,17 @@ cudaError_t submit_kernel(KernelLaunch launch) {
     if (launch.shared_bytes > allowed) return fail(cudaErrorInvalidValue);
     launch_seed = ++device().launches;
   }
+  for (std::size_t i = 0; i < launch.pointers.size(); ++i) {
+    const int owner = internal::allocation_device(launch.pointers[i]);
+    if (owner >= 0 && owner != tls_device) {
+      internal::record_hazard("kernel " + std::string(launch.name) + " launched at " + launch.file + ":" +
+                              std::to_string(launch.line) + " on device " + std::to_string(tls_device) +
+                              ", but its pointer argument " + std::to_string(i + 1) + " is in device " +
+                              std::to_string(owner) + "'s memory (a GPU without peer access faults)");
+      internal::enqueue([] { return cudaErrorIllegalAddress; });
+      return cudaSuccess;
+    }
+  }
   const Settings current = settings();
   launch_seed = launch_seed * 0x9e3779b97f4a7c15ull ^ current.seed;
   internal::enqueue([launch = std::move(launch), current, launch_seed] {
@@ -369,7 +402,7 @@ cudaError_t cudaGetDeviceCount(int* count) {
     *count = 0;
     return fail(error);
   }
-  *count = 1;
+  *count = vit::emu::settings().devices;
   return cudaSuccess;
 }
 
@@ -382,7 +415,7 @@ cudaError_t cudaGetDevice(int* device) {
 
 cudaError_t cudaSetDevice(int device) {
   if (const cudaError_t error = vit::emu::init_error()) return fail(error);
-  if (device != 0) return fail(cudaErrorInvalidDevice);
+  if (device < 0 || device >= vit::emu::settings().devices) return fail(cudaErrorInvalidDevice);
   vit::emu::tls_device = device;
   return cudaSuccess;
 }
@@ -390,7 +423,7 @@ cudaError_t cudaSetDevice(int device) {
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp* properties, int device) {
   if (const cudaError_t error = vit::emu::init_error()) return fail(error);
   if (properties == nullptr) return fail(cudaErrorInvalidValue);
-  if (device != 0) return fail(cudaErrorInvalidDevice);
+  if (device < 0 || device >= vit::emu::settings().devices) return fail(cudaErrorInvalidDevice);
   *properties = cudaDeviceProp{};
   std::snprintf(properties->name, sizeof properties->name, "vit CUDA emulator (CPU, %u threads)",
                 vit::emu::settings().workers);
@@ -420,7 +453,7 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp* properties, int devic
 cudaError_t cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attribute, int device) {
   if (const cudaError_t error = vit::emu::init_error()) return fail(error);
   if (value == nullptr) return fail(cudaErrorInvalidValue);
-  if (device != 0) return fail(cudaErrorInvalidDevice);
+  if (device < 0 || device >= vit::emu::settings().devices) return fail(cudaErrorInvalidDevice);
   cudaDeviceProp properties;
   (void)cudaGetDeviceProperties(&properties, device);
   switch (attribute) {
@@ -491,7 +524,7 @@ cudaError_t cudaMalloc(void** pointer, size_t bytes) {
   if (posix_memalign(&memory, 256, bytes) != 0) return fail(cudaErrorMemoryAllocation);
   std::memset(memory, 0xff, bytes);
   std::lock_guard<std::mutex> lock(vit::emu::device().mutex);
-  vit::emu::device().allocations[reinterpret_cast<std::uintptr_t>(memory)] = {bytes, false};
+  vit::emu::device().allocations[reinterpret_cast<std::uintptr_t>(memory)] = {bytes, false, vit::emu::tls_device};
   vit::emu::device().allocated += bytes;
   *pointer = memory;
   return cudaSuccess;
@@ -503,7 +536,7 @@ cudaError_t cudaMallocHost(void** pointer, size_t bytes) {
   void* memory = nullptr;
   if (posix_memalign(&memory, 256, std::max<size_t>(bytes, 1)) != 0) return fail(cudaErrorMemoryAllocation);
   std::lock_guard<std::mutex> lock(vit::emu::device().mutex);
-  vit::emu::device().allocations[reinterpret_cast<std::uintptr_t>(memory)] = {bytes, true};
+  vit::emu::device().allocations[reinterpret_cast<std::uintptr_t>(memory)] = {bytes, true, -1};
   *pointer = memory;
   return cudaSuccess;
 }
@@ -596,7 +629,7 @@ cudaError_t cudaDeviceSynchronize(void) {
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   if (const cudaError_t error = precondition()) return fail(error);
   if (stream == nullptr) return fail(cudaErrorInvalidValue);
-  *stream = new CUstream_st{flags};
+  *stream = new CUstream_st{flags, vit::emu::tls_device};
   std::lock_guard<std::mutex> lock(vit::emu::device().mutex);
   vit::emu::device().streams.insert(*stream);
   return cudaSuccess;
