@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::size_t kNone = ~std::size_t(0);
 
+struct Unwind {};  // thrown in a thread of a block stopped at a hazard, caught by BlockRunner::thread_main
+
 thread_local BlockRunner* tls_runner = nullptr;  // the block this OS thread is running, if any
 
 BlockRunner& runner(const char* what) {
@@ -194,7 +196,7 @@ bool BlockRunner::run(const KernelLaunch& launch, uint3 block_index, Order order
   count_ = std::size_t(launch.block.x) * launch.block.y * launch.block.z;
   exited_ = at_barrier_ = 0;
   resumes_ = 0;
-  aborted_ = false;
+  aborted_ = unwinding_ = false;
   vit_emu_block_idx = block_index;
   vit_emu_block_dim = uint3{launch.block.x, launch.block.y, launch.block.z};
   vit_emu_grid_dim = uint3{launch.grid.x, launch.grid.y, launch.grid.z};
@@ -244,9 +246,19 @@ bool BlockRunner::run(const KernelLaunch& launch, uint3 block_index, Order order
       break;
     }
   }
+  if (!finished) unwind();
   tls_runner = outer;
   *resumes += resumes_;
   return finished;
+}
+
+void BlockRunner::unwind() {
+  unwinding_ = true;
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (!threads_[i].started || threads_[i].status == Status::Exited) continue;
+    current_ = i;
+    fibers_.resume(i);  // it throws Unwind where it waits, and ends
+  }
 }
 
 std::size_t BlockRunner::next_ready(std::size_t position) const {
@@ -259,6 +271,7 @@ void BlockRunner::enter(std::size_t position) {
   position_ = position;
   current_ = order_[position];
   vit_emu_thread_idx = threads_[current_].index;
+  threads_[current_].started = true;
   ++resumes_;
 }
 
@@ -271,27 +284,32 @@ void BlockRunner::switch_away(bool exiting) {
   }
   if (exiting) fibers_.finish(target);
   fibers_.yield(target);  // returns when a later round (or a thread in it) resumes this thread
+  if (unwinding_) throw Unwind{};
 }
 
 void BlockRunner::thread_main(void* runner) {
   auto* self = static_cast<BlockRunner*>(runner);
-  self->launch_->run_thread();
-  self->thread_exited();
+  try {
+    self->launch_->run_thread();
+    self->thread_exited();
+  } catch (const Unwind&) {
+    self->threads_[self->current_].status = Status::Exited;  // its block was stopped at a hazard
+  }
   self->switch_away(true);
 }
 
 void BlockRunner::thread_exited() {
-  threads_[current_].status = Status::Exited;
-  ++exited_;
   Warp& warp = warps_[current_ / kWarpSize];
   const unsigned bit = 1u << (current_ % kWarpSize);
-  warp.exited |= bit;
-  settle_active_masks(warp, int(current_ / kWarpSize));
   for (const Group& group : warp.groups)
-    if (group.mask & bit)
+    if (group.kind != Collective::ActiveMask && (group.mask & bit) != 0)
       hazard_in_thread(thread_name(current_) + " returns while lanes " + lanes(group.arrived) +
                        " of its warp wait for it in " + collective_name(group.kind) + " (mask " + hex(group.mask) +
                        ") at " + site_text(group.site.file, group.site.line));
+  threads_[current_].status = Status::Exited;
+  ++exited_;
+  warp.exited |= bit;
+  settle_active_masks(warp, int(current_ / kWarpSize));
 }
 
 std::uint64_t BlockRunner::collective(Collective kind, unsigned mask, std::uint64_t value, int operand, int width,
@@ -564,8 +582,8 @@ void BlockRunner::hazard(const std::string& what) {
 
 void BlockRunner::hazard_in_thread(const std::string& what) {
   hazard(what);
-  fibers_.yield();  // to the scheduler, which sees aborted_ and abandons the block: never resumed
-  std::abort();
+  fibers_.yield();  // to the scheduler, which sees aborted_, stops the block and unwinds its threads
+  throw Unwind{};
 }
 
 }  // namespace vit::emu

@@ -11,7 +11,8 @@
 //     barrier, in a collective, at another __activemask). So converged code sees its whole warp in any thread
 //     order, and each side of a divergent branch its own lanes;
 //   - when no thread is ready and no barrier can complete, the block is deadlocked.
-// Hazards (each stops the block and fails the launch, with a report naming the sites, threads and lanes):
+// Hazards (each stops the block and fails the launch, with a report naming the sites, threads and lanes; the
+// block's waiting threads are then unwound, so their frames' destructors run):
 //   a barrier reached after some threads of the block returned; threads waiting at barriers from different
 //   call sites (or of different kinds) in one round; a lane whose mask leaves itself out, names lanes that
 //   do not exist or have exited, or overlaps a different mask or collective its warp-mates wait in; a
@@ -56,6 +57,7 @@ class BlockRunner {
   struct Thread {
     uint3 index{};  // threadIdx
     Status status = Status::Ready;
+    bool started = false;
     Barrier barrier_kind = Barrier::Plain;
     bool predicate = false;
     Site site;  // of the barrier or collective it waits at
@@ -79,7 +81,8 @@ class BlockRunner {
                                                        // thread is ready, or kNone
   void enter(std::size_t position);                    // makes order_[position] the running thread
   void switch_away(bool exiting);                      // the running thread waits or ends: on to the next
-  void* shared_base() const;                           // dynamic shared memory, 128-byte aligned
+  void unwind();              // after a hazard: every started, unfinished thread unwinds its stack (an exception)
+  void* shared_base() const;  // dynamic shared memory, 128-byte aligned
   void thread_exited();
   void complete(Warp& warp, std::size_t group, int warp_index);
   std::uint64_t active_mask(Warp& warp, int warp_index, unsigned bit, Site site);
@@ -104,7 +107,7 @@ class BlockRunner {
   std::uint64_t seed_ = 0;
   std::size_t count_ = 0, exited_ = 0, at_barrier_ = 0, current_ = 0, position_ = 0;
   std::uint64_t resumes_ = 0;
-  bool aborted_ = false;
+  bool aborted_ = false, unwinding_ = false;
 };
 
 }  // namespace vit::emu

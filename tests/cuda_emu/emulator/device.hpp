@@ -52,10 +52,12 @@ extern __thread uint3 vit_emu_thread_idx;
 extern __thread uint3 vit_emu_block_idx;
 extern __thread uint3 vit_emu_block_dim;
 extern __thread uint3 vit_emu_grid_dim;
-#define threadIdx (static_cast<const uint3&>(vit_emu_thread_idx))
-#define blockIdx (static_cast<const uint3&>(vit_emu_block_idx))
-#define blockDim (static_cast<const uint3&>(vit_emu_block_dim))
-#define gridDim (static_cast<const uint3&>(vit_emu_grid_dim))
+// Copies (prvalues), so kernels cannot assign to them; and no reference to a thread-local variable, whose null
+// check GCC 12's UBSan gets wrong after a fiber switch (it tests stale flags).
+#define threadIdx (uint3(vit_emu_thread_idx))
+#define blockIdx (uint3(vit_emu_block_idx))
+#define blockDim (uint3(vit_emu_block_dim))
+#define gridDim (uint3(vit_emu_grid_dim))
 constexpr int warpSize = 32;
 
 namespace vit::emu {

@@ -1,5 +1,6 @@
 // The CUDA emulator's controls and reports, for the tests and tools that run on it (plain C++, no CUDA
-// headers). The emulator itself: tests/cuda_emu/README.md.
+// headers). How the emulator works: device.hpp (what kernels see), block.hpp (scheduling and hazards),
+// fiber.hpp, runtime.cpp and cublas.cpp; the README's CUDA section says how to run it and what it covers.
 //
 // Settings come from the environment at first use and can be changed by tests between launches:
 //   VIT_EMU_ORDER    forward | reverse | random   the order in which a block's ready threads run between

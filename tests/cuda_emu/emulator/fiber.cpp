@@ -6,6 +6,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -90,8 +91,10 @@ struct FiberPool::Slot {
   void (*entry)(void*) = nullptr;
   void* argument = nullptr;
   void* fake_stack = nullptr;  // AddressSanitizer's fake stack of this fiber while it is switched out
-  bool fresh = false;          // started, not yet resumed (the ucontext path passes the slot by a thread-local)
-  bool finished = true;        // ended through finish(): its stack holds no live frames
+  // AddressSanitizer: the lowest address of the frames live when the fiber last switched out. Those frames
+  // never return (a fiber ends by switching away for good), so their redzones stay poisoned until start().
+  unsigned char* live_from = nullptr;
+  bool fresh = false;  // started, not yet resumed (the ucontext path passes the slot by a thread-local)
 };
 
 namespace {
@@ -153,14 +156,17 @@ void FiberPool::ucontext_entry() { fiber_main(tls_starting_slot); }
 void FiberPool::start(std::size_t index, void (*entry)(void*), void* argument) {
   Slot& slot = slots_[index];
 #if defined(VIT_EMU_ASAN)
-  // A fiber abandoned mid-way (its block stopped at a hazard) left ASan's poisoning of its frames behind.
-  if (!slot.finished) __asan_unpoison_memory_region(slot.stack_bottom, stack_bytes_);
+  // The previous fiber on this stack left its last frames' redzones poisoned (see Slot::live_from).
+  if (slot.live_from != nullptr) {
+    unsigned char* from = std::max(slot.stack_bottom, slot.live_from);
+    __asan_unpoison_memory_region(from, std::size_t(slot.stack_bottom + stack_bytes_ - from));
+    slot.live_from = nullptr;
+  }
 #endif
   slot.entry = entry;
   slot.argument = argument;
   slot.fake_stack = nullptr;
   slot.fresh = true;
-  slot.finished = false;
   unsigned char* top = slot.stack_bottom + stack_bytes_;  // page aligned, so 16-byte aligned
   if (kind_ == ContextKind::Assembly) {
 #if defined(__x86_64__)
@@ -208,6 +214,10 @@ void FiberPool::resume(std::size_t index) {
 
 void FiberPool::transfer(Slot* from, std::size_t to) {
   Slot* target = to == kNone ? nullptr : &slots_[to];
+#if defined(VIT_EMU_ASAN)
+  // This frame and the switch below it are the deepest of the fiber switching out (a margin covers them).
+  slots_[running_].live_from = static_cast<unsigned char*>(__builtin_frame_address(0)) - 1024;
+#endif
   if (target != nullptr) running_ = to;
 #if defined(VIT_EMU_ASAN)
   __sanitizer_start_switch_fiber(from != nullptr ? &from->fake_stack : nullptr,
@@ -235,7 +245,6 @@ void FiberPool::transfer(Slot* from, std::size_t to) {
 void FiberPool::yield(std::size_t index) { transfer(&slots_[running_], index); }
 
 void FiberPool::finish(std::size_t index) {
-  slots_[running_].finished = true;
   transfer(nullptr, index);
   std::abort();  // never resumed: start() gives the slot a new frame first
 }
