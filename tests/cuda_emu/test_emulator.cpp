@@ -227,7 +227,7 @@ __global__ void deadlock_in_warp_kernel(int* out) {
 
 }  // namespace
 
-TEST_CASE("emulator: __syncthreads counts the whole block; without it the thread order shows", "[emulator]") {
+TEST_CASE("emulator: __syncthreads counts the whole block, and without it the thread order shows", "[emulator]") {
   const int blocks = 3, threads = 256;
   std::vector<int> input(blocks * threads);
   std::iota(input.begin(), input.end(), 0);
@@ -534,7 +534,7 @@ TEST_CASE("emulator: cublasGemmEx in every transpose and dtype, fp32 accumulatio
   CHECK(cublasDestroy(handle) == CUBLAS_STATUS_SUCCESS);
 }
 
-TEST_CASE("emulator: memory and streams belong to a device; kernels must not reach another's", "[emulator]") {
+TEST_CASE("emulator: memory and streams belong to a device, and kernels must not reach another's", "[emulator]") {
   vit::emu::set_devices(2);
   int count = 0;
   VIT_CUDA_CHECK(cudaGetDeviceCount(&count));
@@ -546,8 +546,11 @@ TEST_CASE("emulator: memory and streams belong to a device; kernels must not rea
   VIT_CUDA_CHECK(cudaSetDevice(1));
   CHECK(cudaMemsetAsync(on_first.get(), 0, 64, first_stream) == cudaErrorInvalidResourceHandle);
   const std::string hazard = expect_hazard(
-      [&] { VIT_CUDA_LAUNCH(1, 64, 0, nullptr, barrier_votes_kernel)
-            (on_first.get()); }, cudaErrorIllegalAddress);
+      [&] {
+        VIT_CUDA_LAUNCH(1, 64, 0, nullptr, barrier_votes_kernel)
+        (on_first.get());
+      },
+      cudaErrorIllegalAddress);
   CHECK_THAT(hazard, Catch::Contains("on device 1, but its pointer argument 1 is in device 0's memory"));
   VIT_CUDA_CHECK(cudaSetDevice(0));
   VIT_CUDA_LAUNCH(1, 16, 0, first_stream, barrier_votes_kernel)(on_first.get());  // at home: fine
