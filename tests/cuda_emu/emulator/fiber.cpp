@@ -77,7 +77,7 @@ namespace vit::emu {
 struct SchedulerContext {
   void* stack_pointer = nullptr;  // assembly switch
   ucontext_t context{};           // ucontext fallback
-  // AddressSanitizer's view of the scheduler's own stack, learnt when a fiber first starts.
+  // AddressSanitizer's view of the scheduler's own stack (the OS thread's, from pthread_getattr_np).
   void* fake_stack = nullptr;
   const void* stack_bottom = nullptr;
   std::size_t stack_size = 0;

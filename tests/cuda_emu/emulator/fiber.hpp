@@ -1,7 +1,7 @@
 // Fibers: the execution contexts of emulated CUDA threads. Each CUDA thread of a block runs on its own small
-// stack; the block's scheduler (block.cpp) resumes one thread at a time and the thread hands control back
-// when it must wait (a barrier, a warp collective) or when it returns. No preemption: a thread runs until it
-// waits or ends, which is all CUDA's barrier semantics need.
+// stack; one runs at a time, and when it must wait (a barrier, a warp collective) or returns, it switches to
+// the next ready thread of its block, or back to the block's scheduler (block.cpp). No preemption: a thread
+// runs until it waits or ends, which is all CUDA's barrier semantics need.
 //
 // Two ways to switch: a hand-written x86-64 switch (pushes the six callee-saved registers and swaps stack
 // pointers: a few nanoseconds), and POSIX ucontext as the portable fallback (swapcontext also saves the
