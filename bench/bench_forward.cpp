@@ -9,47 +9,13 @@
 // parity tests in tests/ cover the numbers, and tools/bench_peers.py compares timm's logits with the
 // ones exported here): the first and last image of the batch must give the logits they give alone, and
 // asking for maps must not change the logits at all.
-#include <filesystem>
-#include <fstream>
-#include <memory>
 #include <vit/vit.hpp>
 
-#include "../tests/model_builder.hpp"
-#include "bench_common.hpp"
+#include "bench_models.hpp"
 
 namespace {
 
-void write_file(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  if (!out) vit::bench::fail("cannot write " + path.string());
-}
-
-vit::ViTConfig config_for(const std::string& name) {
-  return name == "smoke" ? vit::test::small_config() : vit::preset(name);  // smoke: checks code paths, not speed
-}
-
-// One model at a time (vit_base's weights are 330 MiB): built on first use, replaced by the next.
-const vit::Model& model_for(const std::string& name) {
-  static std::string cached_name;
-  static std::unique_ptr<vit::Model> cached;
-  if (cached_name == name) return *cached;
-  cached.reset();
-  const vit::ViTConfig config = config_for(name);
-  const std::vector<std::uint8_t> bytes = vit::test::random_checkpoint(config).encode();
-  cached = std::make_unique<vit::Model>(vit::load_model(vit::SafetensorsFile::parse(bytes), config));
-  cached_name = name;
-  if (!vit::bench::settings().export_dir.empty()) {
-    // The weights, and one input with our logits for it, for tools/bench_peers.py to check against.
-    const std::filesystem::path dir = vit::bench::settings().export_dir;
-    std::filesystem::create_directories(dir);
-    write_file(dir / (name + ".safetensors"), bytes);
-    const vit::Tensor<float> input = vit::bench::random_tensor({1, 3, config.image_size, config.image_size}, 9);
-    const vit::Tensor<float> logits = cached->forward(input).logits;
-    write_file(dir / (name + ".check.safetensors"), vit::encode_safetensors({{"input", input}, {"logits", logits}}));
-  }
-  return *cached;
-}
+using vit::bench::model_for;
 
 void forward(benchmark::State& state, std::string name, std::int64_t batch, bool maps) {
   const vit::Model& model = model_for(name);

@@ -1,7 +1,9 @@
-// rollout: attention rollout for one image, from the command line. It loads a model, runs one forward
-// pass that keeps every layer's attention, prints the most probable classes, and draws the rollout map
-// over the original image (or the crop the model saw); optionally the last layer's per-head attention and
-// the raw map as .npy. Everything that knows about ViTs lives in the library; this file only wires it.
+// rollout: explanation maps for one image, from the command line. It loads a model, runs one forward pass
+// that keeps every layer's attention, prints the most probable classes, and draws the map of the chosen
+// method (attention rollout by default; class-specific methods add a backward pass) over the original image
+// (or the crop the model saw). Several methods or classes give one side-by-side figure with titles.
+// Optionally the last layer's per-head attention and the maps as .npy. Everything that knows about ViTs lives
+// in the library; this file only wires it.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <vit/vit.hpp>
 
@@ -23,6 +26,8 @@ constexpr int kTop = 5;
 
 struct Options {
   std::string model, image, out = "rollout.png", heads, raw, labels;
+  std::vector<std::string> methods = {"rollout"}, classes;
+  bool vit_explain = false;
   std::string fusion = "mean", token = "cls", colormap = "jet", on = "original", device = "cpu", dtype = "fp32";
   double discard = 0.9;
   int start_layer = 0;
@@ -32,10 +37,12 @@ struct Options {
 
 void define_options(CLI::App& app, Options& options) {
   app.description(
-      "Attention rollout (Abnar & Zuidema, 2020) for one image with a Vision Transformer (ViT or DeiT) checkpoint "
-      "in .safetensors format, from timm or Hugging Face. One forward pass keeps every layer's attention; the "
-      "heads are fused, the weakest weights discarded, and the layers multiplied into one map of how much each "
-      "patch flows into the class token. The top classes are printed and the map is drawn over the image. Exit "
+      "Explanation maps for one image with a Vision Transformer (ViT or DeiT) checkpoint in .safetensors format, "
+      "from timm or Hugging Face. By default attention rollout (Abnar & Zuidema, 2020): one forward pass keeps "
+      "every layer's attention; the heads are fused, the weakest weights discarded, and the layers multiplied "
+      "into one map of how much each patch flows into the class token. Class-specific methods (--method) explain "
+      "one class (--class, default the top-1) with the gradients of its score. The top classes are printed and "
+      "the map is drawn over the image; several methods or classes give one figure, a titled tile each. Exit "
       "status: 0 on success, 1 when the model, labels or image cannot be read or an output cannot be written, "
       "2 for a usage error.");
   app.footer(
@@ -43,16 +50,39 @@ void define_options(CLI::App& app, Options& options) {
       "  rollout --model ../shared/models/deit_tiny_patch16_224.safetensors \\\n"
       "          --labels ../shared/labels/imagenet_classes.txt ../shared/images/both.png\n"
       "  rollout --model ../shared/models/deit_tiny_patch16_224.safetensors --fusion max --discard 0.9 \\\n"
-      "          --on crop --out crop.png --heads heads.png --raw map.npy ../shared/images/dogbird.png\n");
+      "          --on crop --out crop.png --heads heads.png --raw map.npy ../shared/images/dogbird.png\n"
+      "  rollout --model ../shared/models/deit_tiny_patch16_224.safetensors \\\n"
+      "          --labels ../shared/labels/imagenet_classes.txt --method transformer-attribution \\\n"
+      "          --class basset --class macaw --out dogbird.png ../shared/images/dogbird.png\n"
+      "  rollout --model ../shared/models/deit_tiny_patch16_224.safetensors --on crop \\\n"
+      "          --method rollout,grad-rollout,generic-attention,transformer-attribution --out compare.png \\\n"
+      "          ../shared/images/both.png\n");
   app.add_option("--model", options.model, "Weights file (.safetensors), timm or Hugging Face naming")
       ->required()
       ->type_name("FILE");
   app.add_option("--out", options.out, "Where to write the overlay PNG")->type_name("FILE")->capture_default_str();
-  app.add_option("--fusion", options.fusion, "How the heads of a layer are fused: mean, max or min")
+  std::string method_names;
+  for (std::string_view name : vit::kExplanationMethodNames)
+    method_names += (method_names.empty() ? "" : ", ") + std::string(name);
+  app.add_option("--method", options.methods,
+                 "Explanation method, or several separated by commas (one figure, a tile each): " + method_names +
+                     ". Class-blind: rollout, raw-attention; the others explain one class with gradients")
+      ->delimiter(',')
+      ->type_name("M[,M...]")
+      ->capture_default_str();
+  app.add_option("--class", options.classes,
+                 "The class to explain: an index, or a label (whole, or one of its comma-separated names) from "
+                 "--labels or config.json; repeat for several (one figure). Default: the top-1")
+      ->type_name("K");
+  app.add_flag("--vit-explain", options.vit_explain,
+               "grad-rollout: reproduce jacobgil/vit-explain's exact output, its gradient pairing and row "
+               "normalisation bugs included");
+  app.add_option("--fusion", options.fusion, "How the heads of a layer are fused (rollout): mean, max or min")
       ->check(CLI::IsMember({"mean", "max", "min"}))
       ->capture_default_str();
-  app.add_option("--discard", options.discard,
-                 "Share of each layer's smallest fused attention weights set to zero, in [0, 1)")
+  app.add_option(
+         "--discard", options.discard,
+         "Share of each layer's smallest fused attention weights set to zero, in [0, 1) (rollout, grad-rollout)")
       ->type_name("R")
       ->check(CLI::Validator(
           [](const std::string& text) {
@@ -90,7 +120,9 @@ void define_options(CLI::App& app, Options& options) {
                  "Also write the last layer's attention from the token to the patches, one tile per head, over the "
                  "crop (each head scaled to its own maximum)")
       ->type_name("FILE");
-  app.add_option("--raw", options.raw, "Also write the rollout map itself, [grid_h, grid_w] float32, as NumPy .npy")
+  app.add_option("--raw", options.raw,
+                 "Also write the map itself, [grid_h, grid_w] float32, as NumPy .npy ([maps, grid_h, grid_w] for a "
+                 "figure, in its tile order)")
       ->type_name("FILE");
   app.add_option("--labels", options.labels,
                  "Class names, one per line (line 1 = class 0). Default: the id2label of the config.json beside "
@@ -120,19 +152,77 @@ vit::RolloutOptions rollout_options(const Options& options, const vit::ViTConfig
   return rollout;
 }
 
+std::vector<vit::ExplanationMethod> parse_methods(const Options& options) {
+  std::vector<vit::ExplanationMethod> methods;
+  for (const std::string& name : options.methods) {
+    try {
+      methods.push_back(vit::parse_explanation_method(name));
+    } catch (const vit::Error& error) {
+      throw UsageError(std::string("--method: ") + error.what());
+    }
+  }
+  if (methods.empty()) throw UsageError("--method: no method given");
+  return methods;
+}
+
+// The --class values as class indices; empty for the default (each method's top-1).
+std::vector<int> parse_classes(const Options& options, const std::vector<std::string>& labels, int classes) {
+  std::vector<int> indices;
+  for (const std::string& text : options.classes) {
+    if (classes == 0) throw UsageError("--class " + text + ": the model has no classification head");
+    try {
+      indices.push_back(vit::find_class(labels, classes, text));
+    } catch (const vit::Error& error) {
+      throw UsageError(std::string("--class: ") + error.what());
+    }
+  }
+  return indices;
+}
+
 // 3 heads side by side, 6 as 3 × 2, 12 as 4 × 3.
 int head_columns(std::int64_t heads) {
   if (heads <= 4) return int(heads);
   return int(std::ceil(std::sqrt(double(heads))));
 }
 
+// A map divided by its maximum, for drawing (rollout's and grad-rollout's maps already have maximum 1).
+vit::Tensor<float> for_display(vit::TensorView<const float> map) {
+  vit::Tensor<float> out = vit::Tensor<float>::uninitialized(map.shape());
+  float max_value = 0;
+  for (std::int64_t i = 0; i < map.numel(); ++i) max_value = std::max(max_value, map[i]);
+  for (std::int64_t i = 0; i < map.numel(); ++i) out[i] = max_value > 0 ? map[i] / max_value : 0.0f;
+  return out;
+}
+
+std::string class_name(int index, const std::vector<std::string>& labels) {
+  if (labels.empty()) return std::to_string(index);
+  const std::string& label = labels[std::size_t(index)];
+  return std::to_string(index) + " " + label.substr(0, label.find(','));
+}
+
+struct Map {
+  vit::Tensor<float> values;  // [grid_h, grid_w]
+  std::string title;          // "method" or "method: class"
+};
+
 int run(const Options& options) {
   const vit::Context context =
       cli::make_context(options.device, options.dtype, options.threads);  // first: a wrong --device should fail fast
+  const std::vector<vit::ExplanationMethod> methods = parse_methods(options);
+  const bool any_class_specific =
+      std::any_of(methods.begin(), methods.end(), [](vit::ExplanationMethod m) { return vit::is_class_specific(m); });
+  if (any_class_specific && options.device != "cpu")
+    throw UsageError(
+        "--method: the class-specific methods need the backward pass, which runs on the CPU; use "
+        "--device cpu");
   const vit::Model model = vit::load_model(options.model);
   const vit::ViTConfig& config = model.config();
   const vit::RolloutOptions rollout = rollout_options(options, config);
   const std::vector<std::string> labels = cli::load_labels(options.labels, "", options.model, model);
+  if (any_class_specific && config.num_classes == 0)
+    throw UsageError("--method: " + options.model +
+                     " has no classification head, so there is no class score to take the gradient of");
+  const std::vector<int> classes = parse_classes(options, labels, config.num_classes);
   const vit::Colormap colormap = vit::parse_colormap(options.colormap);
 
   const vit::Preprocessing preprocessing = vit::preprocessing_for_checkpoint(options.model, config, model.naming());
@@ -152,14 +242,66 @@ int run(const Options& options) {
 
   const vit::PatchGrid grid{config.num_prefix_tokens(), crop.height / config.patch_size,
                             crop.width / config.patch_size};
-  const vit::Tensor<float> maps = vit::attention_rollout(result.attentions, grid, rollout);
-  const vit::TensorView<const float> map = maps.view().slice(0);
-  const vit::Image rendered = options.on == "crop"
-                                  ? vit::render_on_crop(crop, map, colormap, options.alpha)
-                                  : vit::render_on_original(image, map, preprocessing, colormap, options.alpha);
-  vit::save_png(options.out, rendered);
-  std::cout << "wrote " << options.out << " (" << rendered.width << "x" << rendered.height << ", rollout on the "
-            << options.on << ")\n";
+  // One map per (class, method): classes are the figure's rows, methods its columns.
+  std::vector<Map> maps;
+  const std::vector<int> rows = classes.empty() ? std::vector<int>{-1} : classes;
+  for (int target : rows)
+    for (vit::ExplanationMethod method : methods) {
+      Map map;
+      map.title = std::string(vit::explanation_method_name(method));
+      vit::ExplainOptions explain;
+      explain.method = method;
+      explain.start_layer = options.start_layer;
+      explain.token = rollout.token;
+      explain.fusion = rollout.fusion;
+      explain.discard_ratio = options.discard;
+      explain.vit_explain = options.vit_explain;
+      if (target >= 0) explain.targets = {target};
+      vit::Tensor<float> values;
+      int explained = target;
+      if (!vit::is_class_specific(method)) {
+        // From the forward above, on whichever device ran it.
+        values = method == vit::ExplanationMethod::Rollout
+                     ? vit::attention_rollout(result.attentions, grid, rollout)
+                     : vit::raw_attention_mean(vit::layer_views(result.attentions), grid, rollout.token);
+      } else {
+        vit::Explanation explanation = vit::explain(model, input, explain, context);
+        values = std::move(explanation.maps);
+        explained = explanation.targets.front();
+      }
+      map.values = vit::Tensor<float>::uninitialized({grid.height, grid.width});
+      std::copy_n(values.data(), map.values.numel(), map.values.data());
+      if (vit::is_class_specific(method)) {
+        map.title += ": " + class_name(explained, labels);
+        std::cout << vit::explanation_method_name(method) << " explains class " << class_name(explained, labels)
+                  << "\n";
+      }
+      maps.push_back(std::move(map));
+    }
+
+  const auto render = [&](const Map& map) {
+    const vit::Tensor<float> shown = for_display(map.values);
+    return options.on == "crop" ? vit::render_on_crop(crop, shown, colormap, options.alpha)
+                                : vit::render_on_original(image, shown, preprocessing, colormap, options.alpha);
+  };
+  if (maps.size() == 1) {
+    const vit::Image rendered = render(maps.front());
+    vit::save_png(options.out, rendered);
+    std::cout << "wrote " << options.out << " (" << rendered.width << "x" << rendered.height << ", "
+              << maps.front().title << " on the " << options.on << ")\n";
+  } else {
+    std::vector<vit::Image> tiles;
+    std::vector<std::string> titles;
+    for (const Map& map : maps) {
+      tiles.push_back(render(map));
+      titles.push_back(map.title);
+    }
+    const vit::Image figure = vit::titled_grid(tiles, titles, int(methods.size()));
+    vit::save_png(options.out, figure);
+    std::cout << "wrote " << options.out << " (" << figure.width << "x" << figure.height << ", " << maps.size()
+              << " maps: " << methods.size() << " method(s) x " << rows.size() << " class(es), on the " << options.on
+              << ")\n";
+  }
   if (!options.heads.empty()) {
     const vit::Tensor<float> heads = vit::raw_attention(result.attentions, grid, rollout.token);
     const vit::TensorView<const float> per_head = heads.view().slice(0);
@@ -169,8 +311,18 @@ int run(const Options& options) {
               << per_head.size(0) << " heads)\n";
   }
   if (!options.raw.empty()) {
-    vit::save_npy(options.raw, map);
-    std::cout << "wrote " << options.raw << " (float32 [" << grid.height << ", " << grid.width << "])\n";
+    if (maps.size() == 1) {
+      vit::save_npy(options.raw, maps.front().values);
+      std::cout << "wrote " << options.raw << " (float32 [" << grid.height << ", " << grid.width << "])\n";
+    } else {
+      vit::Tensor<float> stacked =
+          vit::Tensor<float>::uninitialized({std::int64_t(maps.size()), grid.height, grid.width});
+      for (std::size_t i = 0; i < maps.size(); ++i)
+        std::copy_n(maps[i].values.data(), maps[i].values.numel(), stacked.data() + std::int64_t(i) * grid.patches());
+      vit::save_npy(options.raw, stacked);
+      std::cout << "wrote " << options.raw << " (float32 [" << maps.size() << ", " << grid.height << ", " << grid.width
+                << "])\n";
+    }
   }
   return 0;
 }

@@ -1,9 +1,7 @@
 // Whole-model parity with PyTorch (timm and Hugging Face transformers) on the committed fixtures.
 #include <catch2/catch.hpp>
-
 #include <iostream>
 #include <string>
-
 #include <vit/model.hpp>
 
 #include "fixtures.hpp"
@@ -13,32 +11,11 @@
 namespace tolerance = vit::test::tolerance;
 using vit::test::data_path;
 
-namespace {
-
-struct Case {
-  std::string name;     // fixture stem: tests/data/NAME.expected.safetensors
-  std::string weights;  // relative to tests/data
-  bool hugging_face;    // HF layout: load_model(path) reads config.json beside the weights
-};
-
-vit::Model load_case(const Case& test_case, const vit::SafetensorsFile& expected) {
-  const std::string weights = data_path(test_case.weights);
-  return test_case.hugging_face ? vit::load_model(weights) : vit::load_model(weights, vit::test::fixture_config(expected));
-}
-
-}  // namespace
-
 TEST_CASE("parity with PyTorch: logits, attention maps and features", "[model][parity]") {
-  const Case test_case = GENERATE(values<Case>({{"vit_timm", "vit_timm.safetensors", false},
-                                                {"vit_hf", "vit_hf/model.safetensors", true},
-                                                {"deit_distilled_timm", "deit_distilled_timm.safetensors", false},
-                                                {"deit_distilled_hf", "deit_distilled_hf/model.safetensors", true},
-                                                {"vit_timm_resized", "vit_timm.safetensors", false},
-                                                {"vit_hf_resized", "vit_hf/model.safetensors", true},
-                                                {"vit_timm_meanpool", "vit_timm_meanpool.safetensors", false}}));
+  const vit::test::ModelCase test_case = GENERATE(from_range(vit::test::model_cases()));
   INFO("fixture " << test_case.name);
   const auto expected = vit::SafetensorsFile::open(data_path(test_case.name + ".expected.safetensors"));
-  const vit::Model model = load_case(test_case, expected);
+  const vit::Model model = vit::test::load_model_case(test_case, expected);
   CHECK(model.naming() == (test_case.hugging_face ? vit::CheckpointNaming::HuggingFace : vit::CheckpointNaming::Timm));
 
   vit::ForwardOptions options;
@@ -66,12 +43,12 @@ TEST_CASE("parity with PyTorch: logits, attention maps and features", "[model][p
     const vit::ViTConfig& config = model.config();
     const std::int64_t grid_h = expected.at("input").shape[2] / config.patch_size;
     const std::int64_t grid_w = expected.at("input").shape[3] / config.patch_size;
-    vit::nn::PositionEmbedding<float> position{model.weight("pos_embed").reshape({config.num_tokens(), config.embed_dim}),
-                                               config.num_prefix_tokens(), config.grid_size(),
-                                               config.pos_embed_resampling == vit::PosEmbedResampling::BicubicAntialias};
+    vit::nn::PositionEmbedding<float> position{
+        model.weight("pos_embed").reshape({config.num_tokens(), config.embed_dim}), config.num_prefix_tokens(),
+        config.grid_size(), config.pos_embed_resampling == vit::PosEmbedResampling::BicubicAntialias};
     const vit::Tensor<float> reference = expected.read_float(*resampled);
-    VIT_REQUIRE_CLOSE(position.for_grid(grid_h, grid_w), reference.view().reshape({1 + grid_h * grid_w, config.embed_dim}),
-                      tolerance::kResize);
+    VIT_REQUIRE_CLOSE(position.for_grid(grid_h, grid_w),
+                      reference.view().reshape({1 + grid_h * grid_w, config.embed_dim}), tolerance::kResize);
   }
 }
 

@@ -78,7 +78,7 @@ TEST_CASE("rollout rejects what it cannot explain, naming the problem", "[explai
     VIT_REQUIRE_ERROR(vit::attention_rollout(input.attentions, input.grid, options), Catch::Contains("discard ratio"));
   }
   options = {};
-  VIT_REQUIRE_ERROR(vit::attention_rollout({}, input.grid, options), Catch::Contains("ForwardOptions::attentions"));
+  VIT_REQUIRE_ERROR(vit::attention_rollout(vit::AttentionLayers{}, input.grid, options), Catch::Contains("ForwardOptions::attentions"));
   VIT_REQUIRE_ERROR(vit::attention_rollout(input.attentions, {1, 5, 5}, options),
                     Catch::Contains("17 tokens do not fit a 5x5 patch grid"));
   options.token = 1;

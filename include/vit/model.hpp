@@ -1,6 +1,7 @@
 // Models: configuration and presets, checkpoint naming, the ViT/DeiT model and its loaders.
 #pragma once
 
+#include "vit/model/backward.hpp"
 #include "vit/model/checkpoint.hpp"
 #include "vit/model/classification.hpp"
 #include "vit/model/config.hpp"

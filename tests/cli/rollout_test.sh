@@ -96,6 +96,14 @@ expect_rc 2 --model "$HF_MODEL" --start-layer 2 "$SMALL_IMAGE"   # the small mod
 expect_grep "$WORK/err" 'only 2 layers' "a start layer past the depth names the depth"
 expect_rc 2 --model "$HF_MODEL" --token dist "$SMALL_IMAGE"
 expect_grep "$WORK/err" 'no distillation token' "--token dist on a model without one says so"
+expect_rc 2 --model "$HF_MODEL" --method lime "$SMALL_IMAGE"
+expect_grep "$WORK/err" "unknown explanation method 'lime'.*generic-attention" "an unknown method lists the valid names"
+expect_rc 2 --model "$HF_MODEL" --method generic-attention --class 10 "$SMALL_IMAGE"
+expect_grep "$WORK/err" 'class 10 is out of range' "a class past the head is a usage error"
+expect_rc 2 --model "$HF_MODEL" --method generic-attention --class no_such_class "$SMALL_IMAGE"
+expect_grep "$WORK/err" "class 'no_such_class' is not one of the labels" "an unknown label is a usage error"
+expect_rc 2 --model "$HF_MODEL" --method grad-rollout --start-layer 2 "$SMALL_IMAGE"
+expect_grep "$WORK/err" 'only 2 layers' "a start layer past the depth is a usage error for the gradient methods too"
 expect_rc 2 --model "$HF_MODEL" --dtype fp16 "$SMALL_IMAGE"
 expect_grep "$WORK/err" 'CPU backend computes in fp32' "--dtype fp16 on the CPU says why"
 check_device_cuda --model "$HF_MODEL" --device cuda --out "$WORK/cuda.png" "$SMALL_IMAGE"
@@ -127,6 +135,18 @@ expect_rc 0 --model "$HF_MODEL" --on crop --colormap viridis --fusion max --disc
 expect_png "$WORK/small_crop.png" 100 32x32                  # the model's 32x32 input
 expect_png "$WORK/small_heads.png" 100 104x32                # 3 heads side by side, 4-pixel gaps
 expect_npy "$WORK/small.npy" 4 4
+expect_rc 0 --model "$HF_MODEL" --method generic-attention --class class_3 --raw "$WORK/generic.npy" \
+  --out "$WORK/generic.png" "$SMALL_IMAGE"
+expect_grep "$WORK/out" '^generic-attention explains class 3 class_3$' "the explained class is printed, label included"
+expect_png "$WORK/generic.png" 100 50x49
+expect_npy "$WORK/generic.npy" 4 4
+expect_rc 0 --model "$HF_MODEL" --method rollout,grad-rollout,attention-gradcam --class 1 --class 2 --on crop \
+  --out "$WORK/figure.png" --raw "$WORK/figure.npy" "$SMALL_IMAGE"
+expect_png "$WORK/figure.png" 100 104x124                   # 3 x 2 tiles of 32x32 under 28-pixel titles, 4-pixel gaps
+head -c 128 "$WORK/figure.npy" | grep -aqF "'shape': (6, 4, 4)" || fail "the figure's .npy is not [6, 4, 4]"
+pass "figure.npy: the six maps, [6, 4, 4]"
+expect_rc 0 --model "$HF_MODEL" --method grad-rollout --vit-explain --out "$WORK/vit_explain.png" "$SMALL_IMAGE"
+expect_png "$WORK/vit_explain.png" 100 50x49
 expect_rc 0 --model "$DISTILLED" --token dist --raw "$WORK/dist.npy" --out "$WORK/dist.png" "$SMALL_IMAGE"
 expect_png "$WORK/dist.png" 100 50x49
 expect_npy "$WORK/dist.npy" 28 28
@@ -160,6 +180,14 @@ if (( HAVE_SHARED )); then
   pass "tench.jpg: top-1 class 0, printed as the index alone without labels"
   expect_rc 0 --model "$REAL_MODEL" --out "$WORK/tench.png" "$SHARED/images/tench.jpg"
   expect_png "$WORK/tench.png" 50000 612x408                 # --on original keeps the original's size
+  # Class-specific maps: the basset and the macaw of dogbird.png, named by label, land on different patches.
+  expect_rc 0 --model "$REAL_MODEL" --labels "$LABELS" --method generic-attention --class basset --class macaw \
+    --raw "$WORK/dogbird.npy" --out "$WORK/dogbird.png" "$SHARED/images/dogbird.png"
+  expect_grep "$WORK/out" '^generic-attention explains class 88 macaw$' "--class macaw resolves to class 88"
+  expect_png "$WORK/dogbird.png" 20000 224x508
+  cmp -s <(tail -c 784 "$WORK/dogbird.npy") <(tail -c 1568 "$WORK/dogbird.npy" | head -c 784) &&
+    fail "the basset and macaw maps are identical"
+  pass "the basset and macaw maps differ"
 else
   echo "SKIPPED: ../shared not present ($REAL_MODEL)"
 fi

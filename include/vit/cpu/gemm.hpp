@@ -1,6 +1,7 @@
 // Single-threaded fp32 GEMM on row-major blocks: the CPU backend's only matrix product.
 //
-//   C[M, N] = alpha · A[M, K] · op(B)  (+ C with Output::Accumulate),  op(B) = B[K, N] or B[N, K]ᵀ
+//   C[M, N] = alpha · op(A) · op(B)  (+ C with Output::Accumulate),
+//   op(A) = A[M, K] or A[K, M]ᵀ (the backward pass's weight gradients),  op(B) = B[K, N] or B[N, K]ᵀ
 //
 // With VIT_WITH_ONEDNN (set by the vit::vit CMake target when oneDNN is found) it is oneDNN's dnnl_sgemm;
 // otherwise Eigen's product. At ViT shapes on an AVX-512 machine dnnl_sgemm runs at 80-95% of the
@@ -36,6 +37,11 @@ struct Slice {
   std::int64_t rows, cols, stride;
 };
 
+enum class ALayout {
+  MByK,  // A is [M, K]
+  KByM,  // A is [K, M]: C = Aᵀ · op(B) (a weight gradient dW = dYᵀ · X)
+};
+
 enum class BLayout {
   KByN,  // B is [K, N]: C = A · B
   NByK,  // B is [N, K] (a PyTorch weight, or keys): C = A · Bᵀ
@@ -44,15 +50,15 @@ enum class BLayout {
 #if defined(VIT_WITH_ONEDNN)
 // dnnl_sgemm on the calling thread: outside a parallel region the calling thread's OpenMP thread count is
 // set to 1 for the call and restored after.
-inline void onednn_sgemm(char transb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstSlice a,
-                         ConstSlice b, float beta, Slice c) {
+inline void onednn_sgemm(char transa, char transb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                         ConstSlice a, ConstSlice b, float beta, Slice c) {
 #if defined(_OPENMP)
   const bool outside_parallel_region = !omp_in_parallel();
   const int saved_threads = omp_get_max_threads();
   if (outside_parallel_region) omp_set_num_threads(1);
 #endif
   const dnnl_status_t status =
-      dnnl_sgemm('N', transb, m, n, k, alpha, a.data, a.stride, b.data, b.stride, beta, c.data, c.stride);
+      dnnl_sgemm(transa, transb, m, n, k, alpha, a.data, a.stride, b.data, b.stride, beta, c.data, c.stride);
 #if defined(_OPENMP)
   if (outside_parallel_region) omp_set_num_threads(saved_threads);
 #endif
@@ -61,9 +67,10 @@ inline void onednn_sgemm(char transb, std::int64_t m, std::int64_t n, std::int64
 }
 #endif
 
-// c = alpha · a · op(b), or c += that with Output::Accumulate. Shapes: a [M, K], b per `layout`, c [M, N].
-inline void gemm(ConstSlice a, ConstSlice b, BLayout layout, float alpha, Slice c, Output output) {
-  const std::int64_t m = c.rows, n = c.cols, k = a.cols;
+// c = alpha · op(a) · op(b), or c += that with Output::Accumulate. Shapes: a per `a_layout`, b per
+// `b_layout`, c [M, N].
+inline void gemm(ConstSlice a, ALayout a_layout, ConstSlice b, BLayout b_layout, float alpha, Slice c, Output output) {
+  const std::int64_t m = c.rows, n = c.cols, k = a_layout == ALayout::MByK ? a.cols : a.rows;
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty sum: nothing to add, or zeros
     if (output == Output::Overwrite)
@@ -71,20 +78,36 @@ inline void gemm(ConstSlice a, ConstSlice b, BLayout layout, float alpha, Slice 
     return;
   }
 #if defined(VIT_WITH_ONEDNN)
-  onednn_sgemm(layout == BLayout::NByK ? 'T' : 'N', m, n, k, alpha, a, b, output == Output::Accumulate ? 1.0f : 0.0f, c);
+  onednn_sgemm(a_layout == ALayout::KByM ? 'T' : 'N', b_layout == BLayout::NByK ? 'T' : 'N', m, n, k, alpha, a, b,
+               output == Output::Accumulate ? 1.0f : 0.0f, c);
 #else
-  const ConstStridedMatrixMap a_map(a.data, m, k, Eigen::OuterStride<>(a.stride));
+  const ConstStridedMatrixMap a_map(a.data, a.rows, a.cols, Eigen::OuterStride<>(a.stride));
   const ConstStridedMatrixMap b_map(b.data, b.rows, b.cols, Eigen::OuterStride<>(b.stride));
   StridedMatrixMap c_map(c.data, m, n, Eigen::OuterStride<>(c.stride));
   // Eigen folds a scalar factor on the left operand into the product's alpha (no temporary).
-  if (layout == BLayout::NByK) {
-    if (output == Output::Accumulate) c_map.noalias() += (alpha * a_map) * b_map.transpose();
-    else c_map.noalias() = (alpha * a_map) * b_map.transpose();
-  } else {
-    if (output == Output::Accumulate) c_map.noalias() += (alpha * a_map) * b_map;
-    else c_map.noalias() = (alpha * a_map) * b_map;
-  }
+  const auto product = [&](const auto& left) {
+    if (b_layout == BLayout::NByK) {
+      if (output == Output::Accumulate)
+        c_map.noalias() += (alpha * left) * b_map.transpose();
+      else
+        c_map.noalias() = (alpha * left) * b_map.transpose();
+    } else {
+      if (output == Output::Accumulate)
+        c_map.noalias() += (alpha * left) * b_map;
+      else
+        c_map.noalias() = (alpha * left) * b_map;
+    }
+  };
+  if (a_layout == ALayout::MByK)
+    product(a_map);
+  else
+    product(a_map.transpose());
 #endif
+}
+
+// c = alpha · a · op(b) (+ c): the forward pass's products, A [M, K].
+inline void gemm(ConstSlice a, ConstSlice b, BLayout b_layout, float alpha, Slice c, Output output) {
+  gemm(a, ALayout::MByK, b, b_layout, alpha, c, output);
 }
 
 }  // namespace vit::cpu::detail

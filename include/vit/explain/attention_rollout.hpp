@@ -20,6 +20,7 @@
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
 #include "vit/cpu/eigen.hpp"
+#include "vit/explain/attention_maps.hpp"
 
 namespace vit {
 
@@ -39,32 +40,8 @@ struct RolloutOptions {
   int token = 0;               // whose row is the map: 0 the class token, 1 the distillation token
 };
 
-// The patch grid an attention map of N tokens covers: N = prefix_tokens + grid_h · grid_w.
-struct PatchGrid {
-  int prefix_tokens = 1;
-  int height = 14;
-  int width = 14;
-  std::int64_t tokens() const { return prefix_tokens + std::int64_t(height) * width; }
-};
-
-namespace detail {
-
-inline void check_attention_maps(const std::vector<Tensor<float>>& attentions, const PatchGrid& grid) {
-  VIT_CHECK(!attentions.empty(), "attention maps: none given (run forward with ForwardOptions::attentions = true)");
-  const Shape& first = attentions.front().shape();
-  VIT_CHECK(first.rank() == 4 && first[2] == first[3], "attention maps: expected [B, H, N, N], got ", first);
-  VIT_CHECK(grid.prefix_tokens >= 1 && grid.height > 0 && grid.width > 0, "attention maps: invalid patch grid ",
-            grid.height, "x", grid.width, " with ", grid.prefix_tokens, " prefix tokens");
-  VIT_CHECK(first[2] == grid.tokens(), "attention maps: ", first[2], " tokens do not fit a ", grid.height, "x",
-            grid.width, " patch grid plus ", grid.prefix_tokens, " prefix tokens (", grid.tokens(), ")");
-  for (const Tensor<float>& map : attentions)
-    VIT_CHECK(map.shape() == first, "attention maps: layers differ in shape (", first, " and ", map.shape(), ")");
-}
-
-}  // namespace detail
-
 // attentions: per layer [B, H, N, N] (ForwardResult::attentions) → [B, grid.height, grid.width], max 1.
-inline Tensor<float> attention_rollout(const std::vector<Tensor<float>>& attentions, const PatchGrid& grid,
+inline Tensor<float> attention_rollout(const AttentionLayers& attentions, const PatchGrid& grid,
                                        const RolloutOptions& options = {}) {
   detail::check_attention_maps(attentions, grid);
   VIT_CHECK(options.discard_ratio >= 0.0 && options.discard_ratio < 1.0, "rollout: discard ratio ",
@@ -88,9 +65,12 @@ inline Tensor<float> attention_rollout(const std::vector<Tensor<float>>& attenti
           double value = options.fusion == HeadFusion::Mean ? 0.0 : base[i * n + j];
           for (std::int64_t h = 0; h < heads; ++h) {
             const double weight = base[(h * n + i) * n + j];
-            if (options.fusion == HeadFusion::Mean) value += weight;
-            else if (options.fusion == HeadFusion::Max) value = std::max(value, weight);
-            else value = std::min(value, weight);
+            if (options.fusion == HeadFusion::Mean)
+              value += weight;
+            else if (options.fusion == HeadFusion::Max)
+              value = std::max(value, weight);
+            else
+              value = std::min(value, weight);
           }
           fused(i, j) = options.fusion == HeadFusion::Mean ? value / double(heads) : value;
         }
@@ -116,18 +96,9 @@ inline Tensor<float> attention_rollout(const std::vector<Tensor<float>>& attenti
   return maps;
 }
 
-// The last layer's attention from `token` to every patch, per head: [B, H, grid.height, grid.width],
-// probabilities as the model computed them (not normalised).
-inline Tensor<float> raw_attention(const std::vector<Tensor<float>>& attentions, const PatchGrid& grid, int token = 0) {
-  detail::check_attention_maps(attentions, grid);
-  VIT_CHECK(token >= 0 && token < grid.prefix_tokens, "raw attention: token ", token, " is not one of the ",
-            grid.prefix_tokens, " prefix tokens");
-  const Tensor<float>& last = attentions.back();
-  const std::int64_t batch = last.size(0), heads = last.size(1), n = grid.tokens(), patches = n - grid.prefix_tokens;
-  Tensor<float> maps({batch, heads, grid.height, grid.width});
-  for (std::int64_t bh = 0; bh < batch * heads; ++bh)
-    std::copy_n(last.data() + (bh * n + token) * n + grid.prefix_tokens, patches, maps.data() + bh * patches);
-  return maps;
+inline Tensor<float> attention_rollout(const std::vector<Tensor<float>>& attentions, const PatchGrid& grid,
+                                       const RolloutOptions& options = {}) {
+  return attention_rollout(layer_views(attentions), grid, options);
 }
 
 }  // namespace vit

@@ -283,4 +283,36 @@ inline Image head_grid(TensorView<const float> maps, const Image& crop, Colormap
   return grid;
 }
 
+// Several rendered maps side by side, for comparing methods or classes on one image: `tiles` (any sizes) in a
+// grid of `columns`, each under a strip with its title, with 4-pixel dark gaps. Cells are as large as the
+// largest tile; a title that does not fit its tile at font scale 2 is drawn at scale 1 (and clipped).
+inline Image titled_grid(const std::vector<Image>& tiles, const std::vector<std::string>& titles, int columns) {
+  VIT_CHECK(!tiles.empty() && titles.size() == tiles.size(), "titled_grid: ", tiles.size(), " tiles and ",
+            titles.size(), " titles");
+  VIT_CHECK(columns > 0, "titled_grid: columns must be positive, got ", columns);
+  int cell_w = 0, cell_h = 0;
+  for (const Image& tile : tiles) {
+    detail::check_image(tile, "titled_grid");
+    cell_w = std::max(cell_w, tile.width);
+    cell_h = std::max(cell_h, tile.height);
+  }
+  constexpr int gap = 4, strip = 28;  // a scale-2 label is 26 pixels high
+  columns = std::min(columns, int(tiles.size()));
+  const int rows = (int(tiles.size()) + columns - 1) / columns;
+  const std::int64_t width = std::int64_t(cell_w + gap) * columns - gap, height = std::int64_t(cell_h + strip + gap) * rows - gap;
+  VIT_CHECK(width * height <= kMaxImagePixels, "titled_grid: a ", columns, "x", rows, " grid of ", cell_w, "x", cell_h,
+            " tiles is too large");
+  Image grid = detail::blank_image(int(width), int(height), 16);
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    const int left = int(i % std::size_t(columns)) * (cell_w + gap), top = int(i / std::size_t(columns)) * (cell_h + strip + gap);
+    Image title = detail::blank_image(tiles[i].width, strip, 24);
+    const int text_width = stb_easy_font_width(const_cast<char*>(titles[i].c_str())) * 2 + 4;
+    draw_label(title, 0, 1, titles[i], text_width <= title.width ? 2 : 1);
+    for (int y = 0; y < strip; ++y) std::memcpy(grid.row(top + y) + left * 3, title.row(y), std::size_t(title.width) * 3);
+    for (int y = 0; y < tiles[i].height; ++y)
+      std::memcpy(grid.row(top + strip + y) + left * 3, tiles[i].row(y), std::size_t(tiles[i].width) * 3);
+  }
+  return grid;
+}
+
 }  // namespace vit

@@ -1,7 +1,11 @@
-// Faithfulness by perturbation (the "positive perturbation" test of Chefer et al., 2021): remove the
-// patches an explanation ranks most relevant, a growing share at a time, and watch the probability of
-// the originally predicted class. A faithful explanation makes it fall fast: a small area under the
-// curve, compared with removing patches in random order.
+// Faithfulness by perturbation, the two tests of Chefer et al. (CVPR 2021): remove patches in the order an
+// explanation ranks them, a growing share at a time, and watch the probability of the explained class.
+// - positive perturbation: most relevant first. A faithful map makes the probability fall fast: a small
+//   area under the curve (AUC) is better.
+// - negative perturbation: least relevant first. A faithful map keeps the evidence to the end: a large AUC
+//   is better.
+// Both are compared with removing patches in random order. The class is the one the map explains: the
+// predicted class, or any target class.
 //
 // Removing a patch sets its pixels to the dataset mean, i.e. to 0 in the normalised input.
 #pragma once
@@ -15,7 +19,7 @@
 #include "vit/core/context.hpp"
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
-#include "vit/explain/attention_rollout.hpp"
+#include "vit/explain/explain.hpp"
 #include "vit/model/vision_transformer.hpp"
 
 namespace vit {
@@ -52,8 +56,8 @@ inline PerturbationCurve perturbation_curve(const Model& model, TensorView<const
   const int patch = model.config().patch_size;
   const std::int64_t channels = image.size(1), height = image.size(2), width = image.size(3);
   const std::int64_t grid_w = width / patch, patches = (height / patch) * grid_w;
-  VIT_CHECK(std::int64_t(order.size()) == patches, "perturbation: the order ranks ", order.size(), " patches, the image has ",
-            patches);
+  VIT_CHECK(std::int64_t(order.size()) == patches, "perturbation: the order ranks ", order.size(),
+            " patches, the image has ", patches);
   VIT_CHECK(steps > 0, "perturbation: steps must be positive");
   VIT_CHECK(target >= 0 && target < model.config().num_classes, "perturbation: class ", target, " is out of range");
 
@@ -86,38 +90,62 @@ inline PerturbationCurve perturbation_curve(const Model& model, TensorView<const
   return curve;
 }
 
-struct RolloutFaithfulness {
-  int predicted = 0;                  // the class the unperturbed image gets
-  PerturbationCurve rollout;          // patches removed in rollout order
-  double random_area = 0;             // mean area over the random orders
-  std::vector<double> random_probabilities;  // mean curve over the random orders
+enum class Perturbation {
+  Positive,  // most relevant patches removed first: lower AUC is better
+  Negative,  // least relevant patches removed first: higher AUC is better
 };
 
-// The whole experiment for one image [1, C, H, W]: predict, explain with rollout, and compare removing
-// patches in rollout order with `random_orders` random orders (seeds 0, 1, ...).
-inline RolloutFaithfulness rollout_faithfulness(const Model& model, TensorView<const float> image,
-                                                const RolloutOptions& options = {}, int random_orders = 3,
-                                                int steps = 10, const Context& context = {}) {
-  ForwardOptions forward_options;
-  forward_options.attentions = true;
-  const ForwardResult<float> result = model.forward(image, forward_options, context);
-  const float* logits = result.logits.data();
-  RolloutFaithfulness faithfulness;
-  faithfulness.predicted = int(std::max_element(logits, logits + result.logits.size(1)) - logits);
-  const PatchGrid grid{model.config().num_prefix_tokens(), int(image.size(2)) / model.config().patch_size,
-                       int(image.size(3)) / model.config().patch_size};
-  const Tensor<float> map = attention_rollout(result.attentions, grid, options);
-  faithfulness.rollout =
-      perturbation_curve(model, image, rank_patches(map.view().slice(0)), faithfulness.predicted, steps, context);
-  faithfulness.random_probabilities.assign(std::size_t(steps) + 1, 0.0);
-  for (int seed = 0; seed < random_orders; ++seed) {
-    const PerturbationCurve curve = perturbation_curve(
-        model, image, random_patch_order(grid.height * grid.width, unsigned(seed)), faithfulness.predicted, steps, context);
-    faithfulness.random_area += curve.area / random_orders;
+// The removal order a map gives for a test: rank_patches for Positive, its reverse for Negative.
+inline std::vector<int> perturbation_order(TensorView<const float> map, Perturbation test) {
+  std::vector<int> order = rank_patches(map);
+  if (test == Perturbation::Negative) std::reverse(order.begin(), order.end());
+  return order;
+}
+
+struct Faithfulness {
+  int target = 0;  // the class explained and tracked
+  PerturbationCurve positive;
+  PerturbationCurve negative;
+};
+
+// Both perturbation tests of one explanation of one image [1, C, H, W]: explain with `options` (the target
+// class as there: the predicted class by default), then remove patches in the map's order.
+inline Faithfulness faithfulness(const Model& model, TensorView<const float> image, const ExplainOptions& options,
+                                 int steps = 10, const Context& context = {}) {
+  VIT_CHECK(image.rank() == 4 && image.size(0) == 1, "faithfulness: expected one image [1, C, H, W], got ",
+            image.shape());
+  const Explanation explanation = explain(model, image, options, context);
+  VIT_CHECK(!explanation.targets.empty(), "faithfulness: the model has no classification head to track");
+  Faithfulness result;
+  result.target = explanation.targets[0];
+  const TensorView<const float> map = explanation.maps.view().slice(0);
+  result.positive =
+      perturbation_curve(model, image, perturbation_order(map, Perturbation::Positive), result.target, steps, context);
+  result.negative =
+      perturbation_curve(model, image, perturbation_order(map, Perturbation::Negative), result.target, steps, context);
+  return result;
+}
+
+// The random baseline for a class: the mean curve over `orders` random removal orders (seeds 0, 1, ...).
+// It serves both tests (a random order has no direction).
+inline PerturbationCurve random_perturbation(const Model& model, TensorView<const float> image, int target, int orders,
+                                             int steps = 10, const Context& context = {}) {
+  VIT_CHECK(orders > 0, "random perturbation: at least one order is needed");
+  const int patch = model.config().patch_size;
+  const int patches = int(image.size(2) / patch * (image.size(3) / patch));
+  PerturbationCurve mean;
+  for (int seed = 0; seed < orders; ++seed) {
+    const PerturbationCurve curve =
+        perturbation_curve(model, image, random_patch_order(patches, unsigned(seed)), target, steps, context);
+    if (seed == 0) {
+      mean.removed = curve.removed;
+      mean.probabilities.assign(curve.probabilities.size(), 0.0);
+    }
+    mean.area += curve.area / orders;
     for (std::size_t i = 0; i < curve.probabilities.size(); ++i)
-      faithfulness.random_probabilities[i] += curve.probabilities[i] / random_orders;
+      mean.probabilities[i] += curve.probabilities[i] / orders;
   }
-  return faithfulness;
+  return mean;
 }
 
 }  // namespace vit

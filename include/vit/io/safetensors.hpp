@@ -170,6 +170,22 @@ class SafetensorsFile {
 
   Tensor<float> read_float(std::string_view name) const { return read_float(at(name)); }
 
+  // An F64 tensor as double (reference data, e.g. the float64 fixtures of tests/data/lrp), or any tensor
+  // read_float_into accepts, widened.
+  Tensor<double> read_double(std::string_view name) const {
+    const SafetensorsEntry& entry = at(name);
+    Tensor<double> tensor = Tensor<double>::uninitialized(entry.shape);
+    if (entry.dtype == "F64") {
+      std::memcpy(tensor.data(), bytes(entry), std::size_t(entry.shape.numel()) * 8);
+      return tensor;
+    }
+    VIT_CHECK(entry.float_dtype().has_value(), source_, ": tensor '", entry.name, "' has dtype ", entry.dtype,
+              "; only F64, F32, F16 and BF16 can be read as double");
+    const Tensor<float> values = read_float(entry);
+    std::copy_n(values.data(), values.numel(), tensor.data());
+    return tensor;
+  }
+
  private:
   void index() {
     const std::uint64_t file_size = bytes_.size();

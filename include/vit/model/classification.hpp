@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 #include <numeric>
@@ -79,6 +80,43 @@ inline std::vector<std::string> labels_from_hf_config(const std::string& path) {
     labels[std::size_t(index)] = value.get<std::string>();
   }
   return labels;
+}
+
+// The class a text names: a class index ("161"), or a label matched without regard to case, either the whole
+// label ("basset, basset hound") or one of its comma-separated names ("basset"). Throws vit::Error when the text
+// names no class, or more than one (ImageNet has two "crane"s), listing the candidates.
+inline int find_class(const std::vector<std::string>& labels, int classes, const std::string& text) {
+  const auto trimmed = [](std::string value) {
+    const auto first = value.find_first_not_of(" \t"), last = value.find_last_not_of(" \t");
+    return first == std::string::npos ? std::string() : value.substr(first, last - first + 1);
+  };
+  const auto lower = [](std::string value) {
+    for (char& c : value) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return value;
+  };
+  const std::string wanted = lower(trimmed(text));
+  VIT_CHECK(!wanted.empty(), "class: an empty class name");
+  if (wanted.find_first_not_of("0123456789") == std::string::npos) {
+    const long index = wanted.size() > 9 ? -1 : std::stol(wanted);
+    VIT_CHECK(index >= 0 && index < classes, "class ", text, " is out of range (the model has ", classes,
+              " classes, 0 to ", classes - 1, ")");
+    return int(index);
+  }
+  VIT_CHECK(!labels.empty(), "class '", text, "': there are no labels to look it up in (give --labels, or a class index)");
+  std::vector<int> matches;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    bool match = lower(trimmed(labels[i])) == wanted;
+    std::istringstream names(labels[i]);
+    for (std::string name; !match && std::getline(names, name, ',');) match = lower(trimmed(name)) == wanted;
+    if (match) matches.push_back(int(i));
+  }
+  VIT_CHECK(!matches.empty(), "class '", text, "' is not one of the labels");
+  if (matches.size() > 1) {
+    std::string candidates;
+    for (int index : matches) candidates += detail::concat(candidates.empty() ? "" : "; ", index, " ", labels[std::size_t(index)]);
+    detail::fail("class '", text, "' names ", matches.size(), " classes (", candidates, "): give the index");
+  }
+  return matches.front();
 }
 
 }  // namespace vit

@@ -1,5 +1,6 @@
-// VisionTransformer: a ViT/DeiT model with its weights, loaded strictly from a checkpoint, and its
-// batched forward pass with attention maps and features as optional outputs.
+// VisionTransformer: a ViT/DeiT model with its weights, loaded strictly from a checkpoint, its batched
+// forward pass with attention maps and features as optional outputs, and its backward pass (from the
+// activation cache a forward keeps when asked; see model/backward.hpp).
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "vit/core/tensor.hpp"
 #include "vit/cpu/assemble_tokens.hpp"
 #include "vit/io/safetensors.hpp"
+#include "vit/model/backward.hpp"
 #include "vit/model/checkpoint.hpp"
 #include "vit/model/config.hpp"
 #include "vit/model/forward.hpp"
@@ -84,6 +86,9 @@ class VisionTransformer {
     const std::int64_t rows = batch * tokens;
 
     ForwardResult<T> result;
+    ActivationCache& cache = result.cache;
+    const bool caching = options.cache;
+    VIT_CHECK(!caching || (std::is_same_v<T, float>), "VisionTransformer::forward: the activation cache is float");
     Tensor<T> x = Tensor<T>::uninitialized({batch, tokens, dim});  // the residual stream
     {
       Tensor<T> unfolded = Tensor<T>::uninitialized({batch * patches, config_.in_channels * patch * patch});
@@ -91,20 +96,37 @@ class VisionTransformer {
       patch_embed_.forward(context, images, unfolded, patch_tokens);
       const Tensor<float> position = pos_embed_.for_grid(grid_h, grid_w);
       cpu::assemble_tokens(context, patch_tokens, prefix_tokens_, position, x);
+      if constexpr (std::is_same_v<T, float>)
+        if (caching) {
+          cache.grid_h = grid_h;
+          cache.grid_w = grid_w;
+          cache.patches = std::move(unfolded);
+        }
     }
 
-    Tensor<T> normed = Tensor<T>::uninitialized({batch, tokens, dim});
-    Tensor<T> qkv = Tensor<T>::uninitialized({batch, tokens, 3 * dim});
-    Tensor<T> heads = Tensor<T>::uninitialized({batch, tokens, dim});
-    Tensor<T> hidden = Tensor<T>::uninitialized({rows, config_.mlp_dim});
-    const nn::BlockScratch<T> scratch{normed, qkv, heads, hidden};
-    for (const nn::Block<T>& block : blocks_) {
-      TensorView<T> probabilities;
-      if (options.attentions) {
-        result.attentions.push_back(Tensor<T>::uninitialized({batch, config_.num_heads, tokens, tokens}));
-        probabilities = result.attentions.back();
+    if (caching) {
+      if constexpr (std::is_same_v<T, float>) {
+        cache.blocks.resize(blocks_.size());
+        for (std::size_t l = 0; l < blocks_.size(); ++l) {
+          blocks_[l].forward(context, x, cache.blocks[l]);
+          if (options.attentions) result.attentions.push_back(cache.blocks[l].attention.clone());
+        }
+        cache.output = x.clone();
       }
-      block.forward(context, x, scratch, probabilities);
+    } else {
+      Tensor<T> normed = Tensor<T>::uninitialized({batch, tokens, dim});
+      Tensor<T> qkv = Tensor<T>::uninitialized({batch, tokens, 3 * dim});
+      Tensor<T> heads = Tensor<T>::uninitialized({batch, tokens, dim});
+      Tensor<T> hidden = Tensor<T>::uninitialized({rows, config_.mlp_dim});
+      const nn::BlockScratch<T> scratch{normed, qkv, heads, hidden};
+      for (const nn::Block<T>& block : blocks_) {
+        TensorView<T> probabilities;
+        if (options.attentions) {
+          result.attentions.push_back(Tensor<T>::uninitialized({batch, config_.num_heads, tokens, tokens}));
+          probabilities = result.attentions.back();
+        }
+        block.forward(context, x, scratch, probabilities);
+      }
     }
 
     // Pooling: one feature row per image (plus the distillation token's row for distilled heads).
@@ -114,15 +136,27 @@ class VisionTransformer {
     if (config_.pooling == Pooling::Mean) {
       if (!config_.fc_norm) final_norm_.forward(context, x.view().reshape({rows, dim}), x.view().reshape({rows, dim}));
       mean_patch_tokens(x, prefix, pooled);
+      if constexpr (std::is_same_v<T, float>)
+        if (caching && config_.fc_norm) cache.pooled = pooled.clone();
       if (config_.fc_norm) final_norm_.forward(context, pooled, pooled);
     } else {
       for (std::int64_t image = 0; image < batch; ++image) {
         std::copy_n(x.data() + image * tokens * dim, dim, pooled.data() + image * dim);
         if (distilled) std::copy_n(x.data() + (image * tokens + 1) * dim, dim, pooled_dist.data() + image * dim);
       }
+      if constexpr (std::is_same_v<T, float>)
+        if (caching) {
+          cache.pooled = pooled.clone();
+          if (distilled) cache.pooled_dist = pooled_dist.clone();
+        }
       final_norm_.forward(context, pooled, pooled);
       if (distilled) final_norm_.forward(context, pooled_dist, pooled_dist);
     }
+    if constexpr (std::is_same_v<T, float>)
+      if (caching) {
+        cache.features = pooled.clone();
+        if (distilled) cache.features_dist = pooled_dist.clone();
+      }
 
     if (config_.num_classes > 0) {
       result.logits = Tensor<T>::uninitialized({batch, config_.num_classes});
@@ -139,7 +173,147 @@ class VisionTransformer {
     return result;
   }
 
+  // The backward pass of a loss L from the activations a forward kept (ForwardOptions::cache) and
+  // d_logits = ∂L/∂logits: [B, num_classes]. The blocks are walked in reverse; each op's backward sits beside
+  // its forward in cpu/. Parameter gradients (options.parameters) come under canonical names, shaped as the
+  // weights; options.attentions and options.scores add ∂L/∂A and ∂L/∂S of every layer.
+  BackwardResult<T> backward(const ActivationCache& cache, TensorView<const T> d_logits,
+                             const BackwardOptions& options = {}, const Context& context = {}) const {
+    nn::detail::require_cpu_float<T>(context, "VisionTransformer::backward");
+    VIT_CHECK(!cache.empty(),
+              "backward: the activation cache is empty (run forward with ForwardOptions::cache = true)");
+    VIT_CHECK(config_.num_classes > 0,
+              "backward: the model has no classification head, so there are no logits to take the gradient of");
+    const std::int64_t batch = cache.batch(), tokens = cache.output.size(1), dim = config_.embed_dim;
+    const std::int64_t prefix = config_.num_prefix_tokens(), patches = tokens - prefix, rows = batch * tokens;
+    VIT_CHECK(
+        cache.blocks.size() == blocks_.size() && cache.output.size(2) == dim && patches == cache.grid_h * cache.grid_w,
+        "backward: the activation cache does not come from this model (", cache.blocks.size(), " blocks, shape ",
+        cache.output.shape(), "; the model has ", blocks_.size(), " blocks of width ", dim, ")");
+    d_logits.expect_shape({batch, config_.num_classes}, "backward: d_logits");
+
+    BackwardResult<T> result;
+    if (options.parameters) result.parameters = zero_parameter_gradients();
+    const auto grad = [&](const std::string& name) {
+      return options.parameters ? result.parameters.at(name) : TensorView<float>();
+    };
+    const auto linear_grads = [&](const std::string& stem) {
+      return nn::LinearGradients{grad(stem + ".weight"), grad(stem + ".bias")};
+    };
+    const auto norm_grads = [&](const std::string& stem) {
+      return nn::LayerNormGradients{grad(stem + ".weight"), grad(stem + ".bias")};
+    };
+
+    // Heads: logits = head(features), or the mean of both heads for distilled DeiT.
+    const bool distilled = config_.has_distillation_head();
+    Tensor<T> d_features({batch, dim}), d_features_dist({distilled ? batch : 0, dim});
+    if (distilled) {
+      Tensor<T> half = Tensor<T>::uninitialized(d_logits.shape());
+      for (std::int64_t i = 0; i < half.numel(); ++i) half[i] = d_logits[i] * 0.5f;
+      head_.backward(context, cache.features, half, d_features, linear_grads("head"));
+      head_dist_.backward(context, cache.features_dist, half, d_features_dist, linear_grads("head_dist"));
+    } else {
+      head_.backward(context, cache.features, d_logits, d_features, linear_grads("head"));
+    }
+
+    // Pooling and the final norm, into dx = ∂L/∂(the last block's output).
+    Tensor<T> dx({batch, tokens, dim});
+    const nn::LayerNormGradients final_norm_grads = norm_grads(config_.fc_norm ? "fc_norm" : "norm");
+    const auto scatter_rows = [&](const Tensor<T>& d_rows, std::int64_t token) {
+      for (std::int64_t image = 0; image < batch; ++image)
+        std::copy_n(d_rows.data() + image * dim, dim, dx.data() + (image * tokens + token) * dim);
+    };
+    if (config_.pooling == Pooling::Mean) {
+      // pooled = mean of the patch tokens (of the normed stream without fc_norm): each gets 1/P of d_pooled.
+      Tensor<T> d_pooled({batch, dim});
+      if (config_.fc_norm)
+        final_norm_.backward(context, cache.pooled, d_features, d_pooled, final_norm_grads);
+      else
+        std::copy_n(d_features.data(), d_features.numel(), d_pooled.data());
+      Tensor<T> d_tokens({batch, tokens, dim});
+      for (std::int64_t image = 0; image < batch; ++image)
+        for (std::int64_t token = prefix; token < tokens; ++token)
+          for (std::int64_t i = 0; i < dim; ++i)
+            d_tokens[(image * tokens + token) * dim + i] = d_pooled[image * dim + i] / T(patches);
+      if (config_.fc_norm)
+        std::copy_n(d_tokens.data(), d_tokens.numel(), dx.data());
+      else
+        final_norm_.backward(context, cache.output.view().reshape({rows, dim}), d_tokens.view().reshape({rows, dim}),
+                             dx.view().reshape({rows, dim}), final_norm_grads);
+    } else {
+      Tensor<T> d_pooled({batch, dim});
+      final_norm_.backward(context, cache.pooled, d_features, d_pooled, final_norm_grads);
+      scatter_rows(d_pooled, 0);
+      if (distilled) {
+        final_norm_.backward(context, cache.pooled_dist, d_features_dist, d_pooled, final_norm_grads);
+        scatter_rows(d_pooled, 1);
+      }
+    }
+
+    // The blocks, last first.
+    const std::int64_t heads = config_.num_heads;
+    Tensor<T> d_normed = Tensor<T>::uninitialized({batch, tokens, dim});
+    Tensor<T> d_qkv = Tensor<T>::uninitialized({batch, tokens, 3 * dim});
+    Tensor<T> d_heads = Tensor<T>::uninitialized({batch, tokens, dim});
+    Tensor<T> d_hidden = Tensor<T>::uninitialized({rows, config_.mlp_dim});
+    const nn::BlockGradientScratch<T> scratch{d_normed, d_qkv, d_heads, d_hidden};
+    for (std::size_t l = 0; l < blocks_.size(); ++l) {
+      if (options.attentions) result.attentions.push_back(Tensor<T>::uninitialized({batch, heads, tokens, tokens}));
+      if (options.scores) result.scores.push_back(Tensor<T>::uninitialized({batch, heads, tokens, tokens}));
+    }
+    for (std::size_t l = blocks_.size(); l-- > 0;) {
+      const std::string stem = detail::concat("blocks.", l, ".");
+      const nn::BlockGradients block_grads{norm_grads(stem + "norm1"),
+                                           {linear_grads(stem + "attn.qkv"), linear_grads(stem + "attn.proj")},
+                                           norm_grads(stem + "norm2"),
+                                           {linear_grads(stem + "mlp.fc1"), linear_grads(stem + "mlp.fc2")}};
+      blocks_[l].backward(context, cache.blocks[l], dx, block_grads, scratch,
+                          options.attentions ? result.attentions[l].view() : TensorView<T>(),
+                          options.scores ? result.scores[l].view() : TensorView<T>(),
+                          l > 0 || options.images || options.parameters);
+    }
+    if (!options.images && !options.parameters) return result;
+
+    // Token assembly: prefix tokens, positional embedding, patch tokens.
+    Tensor<T> d_patch_tokens = Tensor<T>::uninitialized({batch, patches, dim});
+    Tensor<T> d_prefix({prefix, dim}), d_position({tokens, dim});
+    cpu::assemble_tokens_backward(context, dx, d_patch_tokens, d_prefix, d_position);
+    if (options.parameters) {
+      if (config_.class_token) add_to(d_prefix.data(), dim, grad("cls_token"));
+      if (config_.distillation_token) add_to(d_prefix.data() + dim, dim, grad("dist_token"));
+      pos_embed_.backward(d_position, cache.grid_h, cache.grid_w,
+                          grad("pos_embed").reshape({config_.num_tokens(), dim}));
+    }
+
+    // Patch embedding, and the images.
+    const std::int64_t patch = config_.patch_size;
+    if (options.images)
+      result.images =
+          Tensor<T>::uninitialized({batch, config_.in_channels, cache.grid_h * patch, cache.grid_w * patch});
+    Tensor<T> d_patches = Tensor<T>::uninitialized(options.images ? cache.patches.shape() : Shape{0});
+    nn::LinearGradients patch_grads;
+    if (options.parameters)
+      patch_grads = {grad("patch_embed.proj.weight").reshape({dim, config_.in_channels * patch * patch}),
+                     grad("patch_embed.proj.bias")};
+    patch_embed_.backward(context, cache.patches, d_patch_tokens, result.images, d_patches, patch_grads);
+    return result;
+  }
+
  private:
+  static void add_to(const float* from, std::int64_t count, TensorView<float> to) {
+    for (std::int64_t i = 0; i < count; ++i) to[i] += from[i];
+  }
+
+  // Zeros laid out like arena_, viewed by the weights' names and shapes.
+  ParameterGradients zero_parameter_gradients() const {
+    ParameterGradients gradients;
+    gradients.arena = Tensor<float>({arena_.numel()});
+    for (const auto& [name, view] : weights_)
+      gradients.by_name.emplace(
+          name, TensorView<float>(gradients.arena.data() + (view.data() - arena_.data()), view.shape()));
+    return gradients;
+  }
+
   // pooled[b] = mean of x[b, prefix:, :].
   static void mean_patch_tokens(const Tensor<T>& x, std::int64_t prefix, Tensor<T>& pooled) {
     const std::int64_t batch = x.size(0), tokens = x.size(1), dim = x.size(2);

@@ -7,6 +7,12 @@
 
 namespace vit::nn {
 
+// Where a LayerNorm's parameter gradients go ([D] each, accumulated into; empty views are skipped).
+struct LayerNormGradients {
+  TensorView<float> weight;
+  TensorView<float> bias;
+};
+
 template <typename T>
 struct LayerNorm {
   TensorView<const T> weight;  // [D]
@@ -17,6 +23,15 @@ struct LayerNorm {
   void forward(const Context& context, TensorView<const T> x, TensorView<T> y) const {
     detail::require_cpu_float<T>(context, "LayerNorm");
     if constexpr (std::is_same_v<T, float>) cpu::layer_norm(context, x, weight, bias, eps, y);
+  }
+
+  // The backward pass: x: [M, D] the forward's input, dy: [M, D] → dx: [M, D] (written, or added with
+  // Output::Accumulate), parameter gradients accumulated into `gradients`.
+  void backward(const Context& context, TensorView<const T> x, TensorView<const T> dy, TensorView<T> dx,
+                const LayerNormGradients& gradients, Output dx_output = Output::Overwrite) const {
+    detail::require_cpu_float<T>(context, "LayerNorm backward");
+    if constexpr (std::is_same_v<T, float>)
+      cpu::layer_norm_backward(context, x, weight, eps, dy, dx, gradients.weight, gradients.bias, dx_output);
   }
 };
 
