@@ -3,7 +3,8 @@
 # plain C++ and compiles with the host compiler alone.
 #
 #   VIT_ENABLE_CUDA           ON when nvcc is found (on PATH, via CUDACXX, or in /usr/local/cuda)
-#   CMAKE_CUDA_ARCHITECTURES  default "80;90" (A100, H100/H200); set "native" on a machine with a GPU
+#   CMAKE_CUDA_ARCHITECTURES  default "80;90" (A100, H100/H200); set "native" on a machine with a GPU (CMake
+#                             3.24+ resolves it; older CMake gets this machine's GPUs from nvidia-smi here)
 if(DEFINED VIT_ENABLE_CUDA AND NOT VIT_ENABLE_CUDA)
   message(STATUS "vit: CUDA backend off (VIT_ENABLE_CUDA=OFF)")
   return()  # asked off: skip the compiler search too
@@ -27,6 +28,17 @@ endif()
 
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
   set(CMAKE_CUDA_ARCHITECTURES 80 90 CACHE STRING "CUDA architectures to build for")
+endif()
+if(CMAKE_CUDA_ARCHITECTURES STREQUAL "native" AND CMAKE_VERSION VERSION_LESS 3.24)
+  # "native" is CMake 3.24's; the project supports 3.20. Ask the driver for the GPUs' compute capabilities.
+  include(${CMAKE_CURRENT_LIST_DIR}/cuda_native_architectures.cmake)
+  vit_cuda_native_architectures(vit_native_architectures nvidia-smi)
+  if(NOT vit_native_architectures)
+    message(FATAL_ERROR "CMAKE_CUDA_ARCHITECTURES=native needs CMake 3.24 or newer (this is ${CMAKE_VERSION}) or "
+                        "nvidia-smi listing the GPUs; name the architectures instead, e.g. -DCMAKE_CUDA_ARCHITECTURES=90")
+  endif()
+  message(STATUS "vit: CUDA architectures 'native' = ${vit_native_architectures} (from nvidia-smi)")
+  set(CMAKE_CUDA_ARCHITECTURES ${vit_native_architectures})
 endif()
 set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)

@@ -8,6 +8,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace vit::kernels {
@@ -67,6 +68,20 @@ __device__ float block_reduce(float value) {
 
 __device__ __forceinline__ float block_sum(float value) { return block_reduce<false>(value); }
 __device__ __forceinline__ float block_max(float value) { return block_reduce<true>(value); }
+
+// Dynamic shared memory (the launch's shared_bytes) as `count` elements of T, the one way kernels reach it.
+// On a GPU it is the extern __shared__ array; under the CUDA emulator (tests/cuda_emu) the emulator checks
+// count · sizeof(T) against what the launch asked for, so a kernel that outgrows its launcher's request fails.
+template <typename T>
+__device__ __forceinline__ T* dynamic_shared(std::size_t count) {
+#if defined(VIT_CUDA_EMULATION)
+  return static_cast<T*>(::vit::emu::dynamic_shared(count * sizeof(T), alignof(T), __FILE__, __LINE__));
+#else
+  (void)count;
+  extern __shared__ __align__(16) unsigned char vit_dynamic_shared[];
+  return reinterpret_cast<T*>(vit_dynamic_shared);
+#endif
+}
 
 // Enough blocks of `threads` to cover `count` elements with a grid-stride loop, capped so the grid stays
 // within limits (the loop covers the rest).

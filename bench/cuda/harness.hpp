@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -44,10 +45,17 @@ inline Options parse_options(int argc, char** argv, const char* usage) {
   return options;
 }
 
-// True (after printing the line CI looks for) when no CUDA device is usable: the caller exits 0.
+// True (after printing the line CI looks for, with the reason) when no CUDA device is usable: the caller exits 0.
+// With VIT_REQUIRE_GPU=1 (tools/gpu_check.sh) no device is a failure instead: exits 1.
 inline bool skip_without_device() {
-  if (cuda::device_count() > 0) return false;
-  std::cout << "SKIPPED: no CUDA device\n";
+  const std::string status = cuda::device_status();
+  if (status.empty()) return false;
+  const char* required = std::getenv("VIT_REQUIRE_GPU");
+  if (required != nullptr && std::string(required) != "0") {
+    std::cout << "FAILED: no CUDA device: " << status << " (VIT_REQUIRE_GPU=1 makes this a failure)\n";
+    std::exit(1);
+  }
+  std::cout << "SKIPPED: no CUDA device: " << status << "\n";
   return true;
 }
 

@@ -58,6 +58,15 @@ TEST_CASE("workspace plan: distilled heads double the pooled rows, big classifie
   CHECK(wide.pooled - wide.acc >= std::size_t(2) * 100000 * 4);
 }
 
+TEST_CASE("device_status says why there is no device, with the CUDA error", "[cuda][host]") {
+  const std::string status = vit::cuda::device_status();
+  INFO("device_status: " << status);
+  CHECK(status.empty() == (vit::cuda::device_count() > 0));
+  // Either the runtime failed (its error's name, e.g. cudaErrorInsufficientDriver, then its text) or it sees none.
+  if (!status.empty())
+    CHECK_THAT(status, Catch::StartsWith("cudaError") || Catch::Equals("the CUDA runtime sees no device"));
+}
+
 TEST_CASE("CudaModel without a CUDA device is a clear vit::Error", "[cuda][host]") {
   if (vit::cuda::device_count() > 0) {
     WARN("SKIPPED: a CUDA device is present, so the no-device error cannot be provoked");
@@ -66,6 +75,7 @@ TEST_CASE("CudaModel without a CUDA device is a clear vit::Error", "[cuda][host]
   const auto expected = vit::SafetensorsFile::open(vit::test::data_path("vit_timm.expected.safetensors"));
   const vit::Model model =
       vit::load_model(vit::test::data_path("vit_timm.safetensors"), vit::test::fixture_config(expected));
-  VIT_REQUIRE_ERROR(vit::cuda::CudaModel(model, DType::BF16), Catch::StartsWith("no CUDA device"));
-  VIT_REQUIRE_ERROR(vit::cuda::describe_device(), Catch::StartsWith("no CUDA device"));
+  const std::string message = "no CUDA device: " + vit::cuda::device_status();
+  VIT_REQUIRE_ERROR(vit::cuda::CudaModel(model, DType::BF16), Catch::Equals(message));
+  VIT_REQUIRE_ERROR(vit::cuda::describe_device(), Catch::Equals(message));
 }

@@ -29,23 +29,29 @@ namespace vit::cuda {
 
 class CudaModel {
  public:
-  // Throws vit::Error when no CUDA device is usable (before touching anything else on the device).
-  // stream: a cudaStream_t, or nullptr for the legacy default stream; it must outlive the model.
+  // Lives on the calling thread's current device: its weights and workspace are there, and forward() runs
+  // there whatever device is current when it is called (and leaves the caller's current device as it was).
+  // Throws vit::Error when no CUDA device is usable or the model's head dimension has no attention kernel,
+  // before touching the device. stream: a cudaStream_t of that device, or nullptr for its legacy default
+  // stream; it must outlive the model.
   CudaModel(const VisionTransformer<float>& model, DType activations = DType::F32, void* stream = nullptr)
       : host_(&model),
         config_(model.config()),
         activations_(activations),
-        stream_((require_device(), stream)),
+        device_(checked_device(config_)),
+        stream_(stream),
         blas_(stream) {
     upload_weights();
   }
 
   const ViTConfig& config() const { return config_; }
   DType activations() const { return activations_; }
+  int device() const { return device_; }
 
   // images: [B, 3, H, W] host fp32, as for VisionTransformer::forward. Results are host tensors.
   ForwardResult<float> forward(TensorView<const float> images, const ForwardOptions& options = {}) {
     ::vit::detail::check_images(config_, images);
+    const DeviceScope on_model_device(device_);
     VIT_CHECK(images.size(0) <= 65535, "images: at most 65535 per batch on CUDA, got ", images.size(0));
     const std::int64_t batch = images.size(0), patch = config_.patch_size;
     const std::int64_t grid_h = images.size(2) / patch, grid_w = images.size(3) / patch;
@@ -151,6 +157,16 @@ class CudaModel {
     DeviceNorm norm1, norm2;
     DeviceLinear qkv, proj, fc1, fc2;
   };
+
+  // The device the model is built on, after the checks that need no device work: a usable device, and an
+  // attention kernel for the head dimension.
+  static int checked_device(const ViTConfig& config) {
+    require_device();
+    VIT_CHECK(launch::attention_supports_head_dim(config.head_dim()), "CudaModel: head dimension ", config.head_dim(),
+              " (", config.embed_dim, " / ", config.num_heads,
+              " heads) has no attention kernel (16, 32, 64, 80 or 128)");
+    return current_device();
+  }
 
   // Pooling and the final norm, into plan.features ([pooled_rows, D] fp32), as VisionTransformer::forward.
   void pool(const WorkspacePlan& plan, int batch, int tokens, int prefix, int patches, float eps) {
@@ -268,6 +284,7 @@ class CudaModel {
   const VisionTransformer<float>* host_;  // for the positional embedding of other grids; must outlive this
   ViTConfig config_;
   DType activations_;
+  int device_;
   void* stream_;
   Blas blas_;
   DeviceBuffer matrices_, params_, positions_, workspace_;

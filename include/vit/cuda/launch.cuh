@@ -13,6 +13,7 @@
 #include "kernels/patch_unfold.cuh"
 #include "kernels/softmax.cuh"
 #include "vit/cuda/check.cuh"
+#include "vit/cuda/kernel_launch.cuh"
 #include "vit/cuda/launch.hpp"
 
 namespace vit::cuda::launch {
@@ -41,12 +42,43 @@ void with_type(DType dtype, Body&& body) {
 template <class Tag>
 using Storage = std::remove_pointer_t<Tag>;
 
+// Calls body(std::integral_constant<int, head_dim>) for the head dimensions attention_kernel is instantiated for;
+// false for any other. The one list of supported head dimensions.
+template <class Body>
+bool with_head_dim(int head_dim, Body&& body) {
+  switch (head_dim) {
+    case 16:  // the small committed test fixtures
+      body(std::integral_constant<int, 16>{});
+      return true;
+    case 32:
+      body(std::integral_constant<int, 32>{});
+      return true;
+    case 64:
+      body(std::integral_constant<int, 64>{});
+      return true;
+    case 80:
+      body(std::integral_constant<int, 80>{});
+      return true;
+    case 128:
+      body(std::integral_constant<int, 128>{});
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace detail
+
+bool attention_supports_head_dim(int head_dim) {
+  return detail::with_head_dim(head_dim, [](auto) {});
+}
 
 void attention(DType dtype, const void* qkv, void* out, float* probabilities, int batch, int tokens, int heads,
                int head_dim, void* stream) {
   VIT_CHECK(batch > 0 && tokens > 0 && heads > 0 && batch <= 65535 && heads <= 65535, "attention: unsupported batch ",
             batch, ", tokens ", tokens, " or heads ", heads);
+  VIT_CHECK(attention_supports_head_dim(head_dim), "attention: head dimension ", head_dim,
+            " is not supported (16, 32, 64, 80 or 128)");
   const dim3 grid(unsigned((tokens + kernels::kAttentionWarps - 1) / kernels::kAttentionWarps), unsigned(heads),
                   unsigned(batch));
   const dim3 block(kernels::kAttentionWarps * 32);
@@ -55,29 +87,11 @@ void attention(DType dtype, const void* qkv, void* out, float* probabilities, in
     using T = detail::Storage<decltype(tag)>;
     const T* in = static_cast<const T*>(qkv);
     T* result = static_cast<T*>(out);
-    const auto run = [&](auto head_dim_constant) {
-      kernels::attention_kernel<T, decltype(head_dim_constant)::value>
-          <<<grid, block, 0, detail::as_stream(stream)>>>(in, result, probabilities, tokens, heads, scale);
-    };
-    switch (head_dim) {
-      case 16:
-        run(std::integral_constant<int, 16>{});
-        break;  // the small committed test fixtures
-      case 32:
-        run(std::integral_constant<int, 32>{});
-        break;
-      case 64:
-        run(std::integral_constant<int, 64>{});
-        break;
-      case 80:
-        run(std::integral_constant<int, 80>{});
-        break;
-      case 128:
-        run(std::integral_constant<int, 128>{});
-        break;
-      default:
-        ::vit::detail::fail("attention: head dimension ", head_dim, " is not supported (16, 32, 64, 80 or 128)");
-    }
+    detail::with_head_dim(head_dim, [&](auto head_dim_constant) {
+      VIT_CUDA_LAUNCH(grid, block, 0, detail::as_stream(stream),
+                      kernels::attention_kernel<T, decltype(head_dim_constant)::value>)
+      (in, result, probabilities, tokens, heads, scale);
+    });
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -86,8 +100,8 @@ void softmax(DType dtype, const void* in, void* out, std::int64_t rows, int cols
   VIT_CHECK(rows > 0 && rows < (1ll << 31) && cols > 0, "softmax: unsupported shape [", rows, ", ", cols, "]");
   detail::with_type(dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
-    kernels::softmax_kernel<T><<<unsigned(rows), kernels::kSoftmaxThreads, 0, detail::as_stream(stream)>>>(
-        static_cast<const T*>(in), static_cast<T*>(out), cols);
+    VIT_CUDA_LAUNCH(unsigned(rows), kernels::kSoftmaxThreads, 0, detail::as_stream(stream), kernels::softmax_kernel<T>)
+    (static_cast<const T*>(in), static_cast<T*>(out), cols);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -100,9 +114,9 @@ void residual_layer_norm(DType out_dtype, float* x, const float* delta, const fl
             "residual_layer_norm: gamma, beta and out go together");
   detail::with_type(out_dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
-    kernels::residual_layer_norm_kernel<T>
-        <<<unsigned(rows), kernels::kLayerNormThreads, 0, detail::as_stream(stream)>>>(
-            x, delta, delta_bias, gamma, beta, static_cast<T*>(out), dim, eps);
+    VIT_CUDA_LAUNCH(unsigned(rows), kernels::kLayerNormThreads, 0, detail::as_stream(stream),
+                    kernels::residual_layer_norm_kernel<T>)
+    (x, delta, delta_bias, gamma, beta, static_cast<T*>(out), dim, eps);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -114,11 +128,11 @@ void bias_activation(DType out_dtype, const float* acc, const float* bias, void*
   detail::with_type(out_dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
     if (gelu)
-      kernels::bias_activation_kernel<T, true><<<blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream)>>>(
-          acc, bias, static_cast<T*>(out), rows, cols);
-    else
-      kernels::bias_activation_kernel<T, false><<<blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream)>>>(
-          acc, bias, static_cast<T*>(out), rows, cols);
+      VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
+                      kernels::bias_activation_kernel<T, true>)
+    (acc, bias, static_cast<T*>(out), rows, cols);
+    else VIT_CUDA_LAUNCH(blocks, kernels::kElementwiseThreads, 0, detail::as_stream(stream),
+                         kernels::bias_activation_kernel<T, false>)(acc, bias, static_cast<T*>(out), rows, cols);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -131,8 +145,8 @@ void patch_unfold(DType dtype, const float* images, void* out, int batch, int ch
   const std::int64_t count = std::int64_t(batch) * channels * height * width;  // the unfolded size is the same
   detail::with_type(dtype, [&](auto tag) {
     using T = detail::Storage<decltype(tag)>;
-    kernels::patch_unfold_kernel<T><<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
-        images, static_cast<T*>(out), batch, channels, height, width, patch);
+    VIT_CUDA_LAUNCH(kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream), kernels::patch_unfold_kernel<T>)
+    (images, static_cast<T*>(out), batch, channels, height, width, patch);
   });
   VIT_CUDA_CHECK_LAUNCH();
 }
@@ -142,16 +156,17 @@ void assemble_tokens(const float* prefix, const float* patch_acc, const float* p
   VIT_CHECK(batch > 0 && prefix_tokens >= 0 && patches > 0 && dim > 0 && (prefix_tokens == 0 || prefix != nullptr),
             "assemble_tokens: unsupported sizes, or prefix tokens without their values");
   const std::int64_t count = std::int64_t(batch) * (prefix_tokens + patches) * dim;
-  kernels::assemble_tokens_kernel<<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
-      prefix, patch_acc, patch_bias, pos, x, batch, prefix_tokens, patches, dim);
+  VIT_CUDA_LAUNCH(kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream), kernels::assemble_tokens_kernel)
+  (prefix, patch_acc, patch_bias, pos, x, batch, prefix_tokens, patches, dim);
   VIT_CUDA_CHECK_LAUNCH();
 }
 
 void mean_tokens(const float* x, float* pooled, int batch, int tokens, int dim, int first, int count, void* stream) {
   VIT_CHECK(batch > 0 && dim > 0 && count > 0 && first >= 0 && first + count <= tokens, "mean_tokens: tokens [", first,
             ", ", first + count, ") outside [0, ", tokens, ")");
-  kernels::mean_tokens_kernel<<<kernels::grid_for(std::int64_t(batch) * dim, 256), 256, 0, detail::as_stream(stream)>>>(
-      x, pooled, batch, tokens, dim, first, count);
+  VIT_CUDA_LAUNCH(kernels::grid_for(std::int64_t(batch) * dim, 256), 256, 0, detail::as_stream(stream),
+                  kernels::mean_tokens_kernel)
+  (x, pooled, batch, tokens, dim, first, count);
   VIT_CUDA_CHECK_LAUNCH();
 }
 
@@ -161,8 +176,9 @@ void convert(DType from, DType to, const void* in, void* out, std::int64_t count
     using In = detail::Storage<decltype(from_tag)>;
     detail::with_type(to, [&](auto to_tag) {
       using Out = detail::Storage<decltype(to_tag)>;
-      kernels::convert_kernel<In, Out><<<kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream)>>>(
-          static_cast<const In*>(in), static_cast<Out*>(out), count);
+      VIT_CUDA_LAUNCH(kernels::grid_for(count, 256), 256, 0, detail::as_stream(stream),
+                      kernels::convert_kernel<In, Out>)
+      (static_cast<const In*>(in), static_cast<Out*>(out), count);
     });
   });
   VIT_CUDA_CHECK_LAUNCH();

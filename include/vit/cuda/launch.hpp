@@ -11,6 +11,9 @@
 
 namespace vit::cuda::launch {
 
+// Whether attention() has a kernel for this head dimension (16, 32, 64, 80 or 128).
+bool attention_supports_head_dim(int head_dim);
+
 // qkv: [B, N, 3 · heads · head_dim] → out: [B, N, heads · head_dim]; probabilities: [B, heads, N, N] fp32 or
 // null. head_dim ∈ {16, 32, 64, 80, 128}; B ≤ 65535, heads ≤ 65535.
 void attention(DType dtype, const void* qkv, void* out, float* probabilities, int batch, int tokens, int heads,

@@ -29,20 +29,45 @@ inline cudaDataType_t cuda_type(DType dtype) {
 int device_count() noexcept {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    (void)cudaGetLastError();  // clear the sticky "no device / no driver" error
+    (void)cudaGetLastError();  // clear the "no device / no driver" error
     return 0;
   }
   return count;
 }
 
-void require_device() {
-  int count = 0;
-  const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess) {
-    (void)cudaGetLastError();
-    ::vit::detail::fail("no CUDA device: ", cudaGetErrorString(status));
+std::string device_status() noexcept {
+  try {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+      (void)cudaGetLastError();
+      return ::vit::detail::concat(cudaGetErrorName(status), ": ", cudaGetErrorString(status));
+    }
+    return count > 0 ? std::string() : std::string("the CUDA runtime sees no device");
+  } catch (...) {  // allocation failure building the text
+    return "unknown";
   }
-  VIT_CHECK(count > 0, "no CUDA device: the CUDA runtime sees none");
+}
+
+void require_device() {
+  const std::string status = device_status();
+  VIT_CHECK(status.empty(), "no CUDA device: ", status);
+}
+
+int current_device() {
+  int device = 0;
+  VIT_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
+DeviceScope::DeviceScope(int device) : previous_(current_device()) {
+  if (device != previous_) VIT_CUDA_CHECK(cudaSetDevice(device));
+}
+
+DeviceScope::~DeviceScope() {
+  int device = previous_;
+  if (cudaGetDevice(&device) == cudaSuccess && device != previous_)
+    (void)cudaSetDevice(previous_);  // a destructor must not throw; the next CUDA call reports a failure
 }
 
 std::string describe_device() {

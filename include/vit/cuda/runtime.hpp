@@ -15,15 +15,36 @@
 
 namespace vit::cuda {
 
-// Devices the CUDA runtime can see; 0 when there is none or no usable driver (never throws).
+// Devices the CUDA runtime can see; 0 when there is none or no usable driver (never throws). device_status()
+// says which: a driver too old for this runtime also reads as 0 devices here.
 int device_count() noexcept;
+
+// Empty when a device is usable; otherwise why not, with the CUDA error when there is one
+// ("cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version") or
+// "the CUDA runtime sees no device". Never throws.
+std::string device_status() noexcept;
 
 // A one-line description of the current device ("NVIDIA H200, compute capability 9.0, 139 GiB"), or
 // throws vit::Error saying why there is no usable device.
 std::string describe_device();
 
-// Throws vit::Error ("no CUDA device: ...") unless a device is usable.
+// Throws vit::Error ("no CUDA device: " + device_status()) unless a device is usable.
 void require_device();
+
+// The calling thread's current device (cudaGetDevice).
+int current_device();
+
+// Makes `device` the calling thread's current device until the scope ends, then restores the previous one.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device);
+  ~DeviceScope();
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_;
+};
 
 // Device memory that only grows: reserve() keeps the allocation when it is big enough (contents kept) and
 // otherwise replaces it (contents lost). Freeing waits for the device (cudaFree), which happens only when

@@ -1,0 +1,17 @@
+# cmake -P check of cmake/cuda_native_architectures.cmake (CMAKE_CUDA_ARCHITECTURES=native for CMake < 3.24)
+# against a stand-in nvidia-smi: two H100s and an A10 become "86;90"; a failing nvidia-smi gives nothing.
+# usage: cmake -DSOURCE_DIR=<repo> -DWORK_DIR=<scratch dir> -P native_architectures_test.cmake
+include(${SOURCE_DIR}/cmake/cuda_native_architectures.cmake)
+file(MAKE_DIRECTORY ${WORK_DIR})
+file(WRITE ${WORK_DIR}/nvidia-smi-ok "#!/bin/sh\nprintf '9.0\\n8.6\\n9.0\\n'\n")
+file(WRITE ${WORK_DIR}/nvidia-smi-broken "#!/bin/sh\necho 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver' >&2\nexit 9\n")
+file(CHMOD ${WORK_DIR}/nvidia-smi-ok ${WORK_DIR}/nvidia-smi-broken PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+vit_cuda_native_architectures(found ${WORK_DIR}/nvidia-smi-ok)
+if(NOT found STREQUAL "86;90")
+  message(FATAL_ERROR "expected 86;90 from two H100s and an A10, got '${found}'")
+endif()
+vit_cuda_native_architectures(none ${WORK_DIR}/nvidia-smi-broken)
+if(NOT none STREQUAL "")
+  message(FATAL_ERROR "expected nothing from a failing nvidia-smi, got '${none}'")
+endif()
+message(STATUS "native architectures: ok (86;90, and nothing from a failing nvidia-smi)")
