@@ -117,7 +117,7 @@ void poison(AttentionBuffers& buffers, bool maps, cudaStream_t stream) {
 
 // Checks images 0, 1 and B − 1 (the inputs repeat every two images, so the reference of image b is that of
 // image b % 2) of `out` and, when given, of the fp32 maps.
-void validate_attention(const std::string& what, const vit::cpu::reference::AttentionResult& expected, DType dtype,
+void validate_attention(const std::string& what, const vit::cpu::reference::AttentionResult<float>& expected, DType dtype,
                         const void* out, const float* maps, int batch, int tokens, int heads, double tolerance,
                         double map_tolerance, cudaStream_t stream) {
   const std::int64_t dim = expected.out.size(2), n = tokens, map_size = std::int64_t(heads) * n * n;
