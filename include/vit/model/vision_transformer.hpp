@@ -58,6 +58,21 @@ class VisionTransformer {
     bind_layers();
   }
 
+  // A model with the given parameters: one arena holding every weight of `config` in the order of
+  // expected_weights(config), each with its own shape, contiguous (as parameters() exposes it). This is
+  // how a model is made without a checkpoint (train/initialization.hpp) or with a replaced head.
+  VisionTransformer(const ViTConfig& config, Tensor<T> parameters, CheckpointNaming naming = CheckpointNaming::Timm)
+      : config_(config), naming_(naming) {
+    config_.validate();
+    std::int64_t total = 0;
+    for (const ExpectedWeight& weight : expected_weights(config_)) total += weight.shape.numel();
+    VIT_CHECK(parameters.rank() == 1 && parameters.numel() == total, "VisionTransformer: config '", config_.name,
+              "' has ", total, " parameters, got an arena of shape ", parameters.shape());
+    arena_ = std::move(parameters);
+    index_weights();
+    bind_layers();
+  }
+
   const ViTConfig& config() const { return config_; }
   CheckpointNaming naming() const { return naming_; }
 
@@ -67,6 +82,15 @@ class VisionTransformer {
     VIT_CHECK(found != weights_.end(), "model has no weight named '", name, "'");
     return found->second;
   }
+
+  // Every parameter in one contiguous arena, in the order of expected_weights(config()); weight(name) views
+  // into it. Writing through the mutable view changes the model (the optimizer updates it in place): every
+  // layer reads its weights from the arena.
+  TensorView<T> parameters() { return arena_.view(); }
+  TensorView<const T> parameters() const { return arena_.view(); }
+
+  // Where weight `name` starts in parameters().
+  std::int64_t parameter_offset(const std::string& name) const { return weight(name).data() - arena_.data(); }
 
   // The positional embedding for a grid_h × grid_w patch grid: [K + grid_h·grid_w, D] (resampled when
   // the grid is not the training one).
@@ -357,7 +381,6 @@ class VisionTransformer {
     std::vector<float> staging;
     T* cursor = arena_.data();
     for (const ExpectedWeight& weight : expected) {
-      T* start = cursor;
       for (const SafetensorsEntry* part : sources.at(weight.name).parts) {
         const std::int64_t count = part->shape.numel();
         if constexpr (std::is_same_v<T, float>) {
@@ -369,7 +392,17 @@ class VisionTransformer {
         }
         cursor += count;
       }
-      weights_.emplace(weight.name, TensorView<const T>(start, weight.shape));
+    }
+    index_weights();
+  }
+
+  // Records a view per canonical name into arena_, laid out in the order of expected_weights(config_).
+  void index_weights() {
+    weights_.clear();
+    const T* cursor = arena_.data();
+    for (const ExpectedWeight& weight : expected_weights(config_)) {
+      weights_.emplace(weight.name, TensorView<const T>(cursor, weight.shape));
+      cursor += weight.shape.numel();
     }
   }
 
@@ -390,10 +423,11 @@ class VisionTransformer {
     pos_embed_.grid_size = config_.grid_size();
     pos_embed_.antialias = config_.pos_embed_resampling == PosEmbedResampling::BicubicAntialias;
 
-    prefix_storage_ = Tensor<T>({config_.num_prefix_tokens(), dim});
-    if (config_.class_token) std::copy_n(weight("cls_token").data(), dim, prefix_storage_.data());
-    if (config_.distillation_token) std::copy_n(weight("dist_token").data(), dim, prefix_storage_.data() + dim);
-    prefix_tokens_ = prefix_storage_.view();
+    // The class and distillation tokens are the first weights of the arena, one after the other: [K, D].
+    prefix_tokens_ = TensorView<const T>(arena_.data(), {config_.num_prefix_tokens(), dim});
+    if (config_.num_prefix_tokens() > 0)
+      VIT_CHECK(weight(config_.class_token ? "cls_token" : "dist_token").data() == arena_.data(),
+                "VisionTransformer: the prefix tokens must start the parameter arena");
 
     blocks_.clear();
     for (int i = 0; i < config_.depth; ++i) {
@@ -414,7 +448,6 @@ class VisionTransformer {
   CheckpointNaming naming_;
   Tensor<T> arena_;                                     // every weight, contiguous
   std::map<std::string, TensorView<const T>> weights_;  // canonical name → view into arena_
-  Tensor<T> prefix_storage_;                            // [K, D]: class (and distillation) token
   TensorView<const T> prefix_tokens_;
   nn::PatchEmbedding<T> patch_embed_;
   nn::PositionEmbedding<T> pos_embed_;

@@ -1,0 +1,17 @@
+// Training: new models with timm's initialisation, new heads for transfer learning, cross-entropy, AdamW and
+// SGD over parameter groups (weight decay as timm, frozen parameters, per-group learning rates), the cosine
+// schedule with warm-up, gradient clipping, and one optimizer step on a batch. A layer above the model, like
+// explain/: the model does not know it is trained (see README.md, Training).
+#pragma once
+
+#include "vit/train/adamw.hpp"
+#include "vit/train/clip_grad_norm.hpp"
+#include "vit/train/cross_entropy.hpp"
+#include "vit/train/initialization.hpp"
+#include "vit/train/lr_schedule.hpp"
+#include "vit/train/new_head.hpp"
+#include "vit/train/optimizer.hpp"
+#include "vit/train/parameter_groups.hpp"
+#include "vit/train/random.hpp"
+#include "vit/train/sgd.hpp"
+#include "vit/train/train_step.hpp"
