@@ -287,3 +287,39 @@ TEST_CASE("training is bit-reproducible for a given thread count", "[train]") {
   };
   CHECK(run() == run());
 }
+
+TEST_CASE("a backward pass that stops at a block gives the same gradients above it and none below", "[train]") {
+  const vit::Model model = vit::train::new_model(distilled_config(), 12);
+  vit::ForwardOptions forward;
+  forward.cache = true;
+  const auto output = model.forward(vit::test::random_tensor({3, 3, 32, 32}, 13), forward);
+  const vit::Tensor<float> d_logits = vit::test::random_tensor({3, 5}, 14);
+  vit::BackwardOptions full;
+  full.images = false;
+  const auto all = model.backward(output.cache, d_logits, full);
+  for (const int first_block : {1, 2}) {
+    vit::BackwardOptions partial = full;
+    partial.first_block = first_block;
+    const auto some = model.backward(output.cache, d_logits, partial);
+    for (const auto& [name, view] : all.parameters.by_name) {
+      const int block = vit::train::detail::block_index(name);
+      const bool above = name.rfind("head", 0) == 0 || name.rfind("norm.", 0) == 0 || block >= first_block;
+      if (above)
+        CHECK(copy_of(some.parameters.at(name)) == copy_of(view));
+      else
+        CHECK(copy_of(some.parameters.at(name)) == std::vector<float>(std::size_t(view.numel()), 0.f));
+    }
+  }
+  vit::BackwardOptions bad = full;
+  bad.first_block = 3;
+  VIT_REQUIRE_ERROR(model.backward(output.cache, d_logits, bad), Catch::Contains("not a block of a 2-block model"));
+  bad.first_block = 1;
+  bad.images = true;
+  VIT_REQUIRE_ERROR(model.backward(output.cache, d_logits, bad), Catch::Contains("parameter gradients only"));
+  vit::train::ParameterGroupOptions last_block;
+  last_block.trainable_blocks = 1;
+  CHECK(vit::train::lowest_trainable_block(vit::train::parameter_groups(model, last_block), 2) == 1);
+  last_block.trainable_blocks = 0;
+  CHECK(vit::train::lowest_trainable_block(vit::train::parameter_groups(model, last_block), 2) == 2);
+  CHECK(vit::train::lowest_trainable_block(vit::train::parameter_groups(model), 2) == 0);
+}

@@ -20,6 +20,11 @@ struct BackwardOptions {
   bool attentions = false;  // ∂L/∂A per layer, [B, H, N, N] each
   bool scores = false;      // ∂L/∂S per layer, [B, H, N, N] each
   bool parameters = true;   // ∂L/∂θ for every parameter
+  // The lowest block to walk back through. 0: the whole model. l > 0 stops after block l, leaving the
+  // gradients of blocks below l, of the tokens and of the patch embedding at zero: what fine-tuning the last
+  // blocks (or only the head, l = depth) needs, for a fraction of the work. Needs images, attentions and
+  // scores off.
+  int first_block = 0;
 };
 
 // Parameter gradients in one arena laid out like the model's weights, viewed by canonical name with each

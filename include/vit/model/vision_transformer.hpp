@@ -215,6 +215,11 @@ class VisionTransformer {
         "backward: the activation cache does not come from this model (", cache.blocks.size(), " blocks, shape ",
         cache.output.shape(), "; the model has ", blocks_.size(), " blocks of width ", dim, ")");
     d_logits.expect_shape({batch, config_.num_classes}, "backward: d_logits");
+    const std::size_t first_block = std::size_t(options.first_block);
+    VIT_CHECK(options.first_block >= 0 && options.first_block <= config_.depth, "backward: first_block ",
+              options.first_block, " is not a block of a ", config_.depth, "-block model");
+    VIT_CHECK(first_block == 0 || (!options.images && !options.attentions && !options.scores),
+              "backward: first_block > 0 gives parameter gradients only (images, attentions and scores need them all)");
 
     BackwardResult<T> result;
     if (options.parameters) result.parameters = zero_parameter_gradients();
@@ -285,7 +290,7 @@ class VisionTransformer {
       if (options.attentions) result.attentions.push_back(Tensor<T>::uninitialized({batch, heads, tokens, tokens}));
       if (options.scores) result.scores.push_back(Tensor<T>::uninitialized({batch, heads, tokens, tokens}));
     }
-    for (std::size_t l = blocks_.size(); l-- > 0;) {
+    for (std::size_t l = blocks_.size(); l-- > first_block;) {
       const std::string stem = detail::concat("blocks.", l, ".");
       const nn::BlockGradients block_grads{norm_grads(stem + "norm1"),
                                            {linear_grads(stem + "attn.qkv"), linear_grads(stem + "attn.proj")},
@@ -294,9 +299,9 @@ class VisionTransformer {
       blocks_[l].backward(context, cache.blocks[l], dx, block_grads, scratch,
                           options.attentions ? result.attentions[l].view() : TensorView<T>(),
                           options.scores ? result.scores[l].view() : TensorView<T>(),
-                          l > 0 || options.images || options.parameters);
+                          l > first_block || options.images || options.parameters);
     }
-    if (!options.images && !options.parameters) return result;
+    if ((!options.images && !options.parameters) || first_block > 0) return result;
 
     // Token assembly: prefix tokens, positional embedding, patch tokens.
     Tensor<T> d_patch_tokens = Tensor<T>::uninitialized({batch, patches, dim});

@@ -2,6 +2,7 @@
 // parameters, gradient clipping, and the optimizer's update of the model's parameter arena in place.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -25,6 +26,21 @@ struct TrainStepResult {
   double gradient_norm = 0;   // global norm of the trainable gradients, before clipping
 };
 
+// The lowest block the backward pass must reach for every trainable parameter to get its gradient: 0 when
+// anything below the blocks trains (tokens, positional or patch embedding), depth when only the head and the
+// final norm do.
+inline int lowest_trainable_block(const std::vector<ParameterGroup>& groups, int depth) {
+  int lowest = depth;
+  for (const ParameterGroup& group : groups) {
+    if (!group.trainable || detail::is_head(group.name) || group.name.rfind("norm.", 0) == 0 ||
+        group.name.rfind("fc_norm.", 0) == 0)
+      continue;
+    const int block = detail::block_index(group.name);
+    lowest = std::min(lowest, block < 0 ? 0 : block);
+  }
+  return lowest;
+}
+
 // images: [B, C, H, W] normalised as the model expects; labels: B class indices.
 inline TrainStepResult train_step(Model& model, Optimizer& optimizer, TensorView<const float> images,
                                   const std::vector<int>& labels, float lr, const TrainStepOptions& options = {},
@@ -38,6 +54,7 @@ inline TrainStepResult train_step(Model& model, Optimizer& optimizer, TensorView
   BackwardOptions backward;
   backward.images = false;
   backward.parameters = true;
+  backward.first_block = lowest_trainable_block(optimizer.groups(), model.config().depth);
   BackwardResult<float> gradients = model.backward(output.cache, loss.d_logits, backward, context);
   TrainStepResult result{loss.loss, loss.correct, 0};
   result.gradient_norm = options.clip_grad_norm > 0
