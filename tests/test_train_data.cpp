@@ -367,6 +367,11 @@ TEST_CASE("train data: every corrupt IDX file is a clear error naming the file",
                     Catch::Contains("labels must be [N], got rank 2"));
   VIT_REQUIRE_ERROR(vit::IdxDataset(dir / "flat", dir / "labels2"),
                     Catch::Contains("flat") && Catch::Contains("[N, H, W]"));
+  // No images, but sides whose product would overflow 64 bits.
+  write_bytes(dir / "huge", idx_bytes({0, 0xffffffffu, 0xffffffffu}, {}));
+  write_bytes(dir / "labels0", idx_bytes({0}, {}));
+  VIT_REQUIRE_ERROR(vit::IdxDataset(dir / "huge", dir / "labels0"),
+                    Catch::Contains("4294967295x4294967295 pixels exceed"));
 }
 
 TEST_CASE("train data: Fashion-MNIST as Debian installs it", "[train][data][idx][fashion-mnist]") {

@@ -158,8 +158,11 @@ class IdxDataset : public Dataset {
     VIT_CHECK(images.shape.size() == 3, images_path, ": images must be [N, H, W], got rank ", images.shape.size());
     VIT_CHECK(images.shape[1] > 0 && images.shape[2] > 0, images_path, ": images of ", images.shape[1], "x",
               images.shape[2], " pixels");
-    VIT_CHECK(images.shape[1] * images.shape[2] <= kMaxImagePixels, images_path, ": images of ", images.shape[1], "x",
-              images.shape[2], " pixels exceed the limit of ", kMaxImagePixels);
+    // Each side first: with N = 0 the sides are not bounded by the file, and their product could overflow.
+    VIT_CHECK(images.shape[1] <= kMaxImagePixels && images.shape[2] <= kMaxImagePixels &&
+                  images.shape[1] * images.shape[2] <= kMaxImagePixels,
+              images_path, ": images of ", images.shape[1], "x", images.shape[2], " pixels exceed the limit of ",
+              kMaxImagePixels);
     VIT_CHECK(labels.shape.size() == 1, labels_path, ": labels must be [N], got rank ", labels.shape.size());
     VIT_CHECK(labels.shape[0] == images.shape[0], labels_path, ": ", labels.shape[0], " labels for the ",
               images.shape[0], " images of ", images_path);
