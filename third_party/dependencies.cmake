@@ -1,5 +1,5 @@
 # Finds the system packages vit builds on (Debian: libeigen3-dev, nlohmann-json3-dev, libstb-dev,
-# libturbojpeg0-dev, catch2, libcli11-dev, libdnnl-dev).
+# libturbojpeg0-dev, zlib1g-dev, catch2, libcli11-dev, libdnnl-dev).
 # Nothing is vendored: this file is the only glue.
 include(GNUInstallDirs)
 
@@ -8,6 +8,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 list(APPEND CMAKE_MODULE_PATH ${CMAKE_CURRENT_LIST_DIR})
 find_package(stb REQUIRED)
 find_package(turbojpeg REQUIRED)
+# zlib reads the gzip-compressed IDX files of MNIST and Fashion-MNIST (vit/train/idx.hpp).
+find_package(ZLIB REQUIRED)
 
 # OpenMP parallelises the CPU backend; without it everything runs on one thread.
 find_package(OpenMP COMPONENTS CXX)

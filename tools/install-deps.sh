@@ -3,7 +3,10 @@
 # are present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev libcli11-dev libbenchmark-dev libdnnl-dev)
+# zlib1g-dev reads gzip-compressed IDX files; dataset-fashion-mnist is the training data (and test data) of
+# vit/train (its tests skip without it).
+packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev zlib1g-dev libcli11-dev
+          libbenchmark-dev libdnnl-dev dataset-fashion-mnist)
 if [ "${1:-}" = "--with-fuzzing" ]; then packages+=(clang libclang-rt-14-dev); fi
 
 # CUDA is not installed from here: the toolkit comes with the machine (/usr/local/cuda). Without nvcc the

@@ -1,6 +1,8 @@
-// Builds a two-block model from random weights through the public headers and runs one forward.
+// Builds a two-block model from random weights through the public headers and runs one forward; reads
+// an IDX file through zlib, so that the package's zlib dependency is proven to link.
 #include <iostream>
 
+#include <vit/train/data.hpp>
 #include <vit/vit.hpp>
 
 int main() {
@@ -18,5 +20,11 @@ int main() {
   const vit::Model model = vit::load_model(vit::SafetensorsFile::parse(vit::encode_safetensors(tensors)), config);
   const auto result = model.forward(vit::Tensor<float>({1, 3, 224, 224}));
   std::cout << "consumer: logits " << result.logits.shape() << "\n";
+  try {
+    (void)vit::read_idx("/nonexistent/train-images-idx3-ubyte.gz");
+    return 1;
+  } catch (const vit::Error& error) {
+    std::cout << "consumer: " << error.what() << "\n";
+  }
   return result.logits.shape() == vit::Shape{1, 3} ? 0 : 1;
 }

@@ -7,8 +7,8 @@
 //   pos_embed: truncated normal, std 0.02; cls_token: normal, std 1e-6; dist_token: truncated normal, std 0.02;
 //   LayerNorm: weight 1, bias 0.
 // The draws are ours (train/random.hpp), not PyTorch's: the same seed gives the same model on every machine
-// and thread count, not the same numbers as torch.manual_seed. Each weight draws from its own stream (its
-// index in expected_weights), so a weight's values do not depend on the shapes before it.
+// and thread count, not the same numbers as torch.manual_seed. Each weight draws from its own stream
+// (initialization_stream, by its index in expected_weights), so its values do not depend on the shapes before it.
 #pragma once
 
 #include <cmath>
@@ -71,7 +71,7 @@ inline Tensor<float> initialize_parameters(const ViTConfig& config, std::uint64_
   const double patch_fan_in = double(config.in_channels) * config.patch_size * config.patch_size;
   for (std::size_t index = 0; index < weights.size(); ++index) {
     const ExpectedWeight& weight = weights[index];
-    SplitMix64 random = SplitMix64::stream(seed, index);
+    SplitMix64 random = initialization_stream(seed, index);
     detail::initialize_weight(weight.name, weight.shape, patch_fan_in, cursor, random);
     cursor += weight.shape.numel();
   }
