@@ -1,8 +1,9 @@
 // checkpoint_fixture_writer TEST_DATA_DIR OUT_DIR: saves every model of checkpoint_cases.hpp as a checkpoint
 // folder OUT_DIR/NAME with vit::train::save_checkpoint, and writes OUT_DIR/NAME.vit.safetensors with what vit
-// computes for it: `logits` of the model reloaded from the folder on its fixture's `input` batch, and `pixels`,
-// the folder's preprocessing of the test image. tools/make_checkpoint_fixtures.py runs it, loads the folders
-// in timm and transformers and compares; tests/cli/checkpoint_test.sh runs it to get folders for the tools.
+// computes for it: `logits` of the model reloaded from the folder on its fixture's `input` batch (its first
+// channel for the one-channel case), and `pixels`, the folder's preprocessing of the test image (RGB cases).
+// tools/make_checkpoint_fixtures.py runs it, loads the folders in timm and transformers and compares;
+// tests/cli/checkpoint_test.sh runs it to get folders for the tools.
 #include <filesystem>
 #include <iostream>
 #include <vit/train/checkpoint.hpp>
@@ -26,12 +27,15 @@ int main(int argc, char** argv) try {
     vit::train::save_checkpoint(vit::test::load_checkpoint_case(checkpoint_case, data_dir), folder, options);
 
     const vit::Model reloaded = vit::load_model(folder);
-    const vit::Tensor<float> input =
-        vit::SafetensorsFile::open(data_dir + "/" + checkpoint_case.expected).read_float("input");
-    const vit::Tensor<float> logits = reloaded.forward(input).logits;
-    const vit::Tensor<float> pixels = vit::preprocess(
-        {image}, vit::preprocessing_for_checkpoint(folder, reloaded.config(), reloaded.naming()));
-    vit::write_safetensors(folder + ".vit.safetensors", {{"logits", logits}, {"pixels", pixels}});
+    const vit::Tensor<float> logits =
+        reloaded.forward(vit::test::checkpoint_case_input(checkpoint_case, data_dir)).logits;
+    std::map<std::string, vit::SafetensorsView> outputs{{"logits", logits}};
+    vit::Tensor<float> pixels;
+    if (!checkpoint_case.grey) {  // vit's image preprocessing makes RGB only
+      pixels = vit::preprocess({image}, vit::preprocessing_for_checkpoint(folder, reloaded.config(), reloaded.naming()));
+      outputs.emplace("pixels", pixels);
+    }
+    vit::write_safetensors(folder + ".vit.safetensors", outputs);
     std::cout << folder << "\n";
   }
   return 0;

@@ -6,7 +6,8 @@ What it does
 1. Runs the C++ program `checkpoint_fixture_writer` (tests/checkpoint_fixture_writer.cpp, built with the
    tests), which saves three small models with `vit::train::save_checkpoint` as folders
    (model.safetensors, config.json, preprocessor_config.json; cases in tests/checkpoint_cases.hpp: a ViT
-   with a class token, a distilled DeiT with two heads, a mean-pooled ViT with fc_norm) and writes, per
+   with a class token, a distilled DeiT with two heads, a mean-pooled ViT with fc_norm, a one-channel ViT
+   as a Fashion-MNIST model is) and writes, per
    folder, vit's logits of the model reloaded from it (`logits`, on the `input` batch of the timm fixture
    the model comes from) and vit's preprocessing of one test image (`pixels`).
 2. Loads every folder
@@ -18,14 +19,15 @@ What it does
      and from preprocessor_config.json), and `pipeline("image-classification", model=FOLDER)`;
    and checks: both timm models and the HF model give the same float32 logits; vit's logits agree with
    timm's to <= 1e-5 relative (max |difference| / max |logit|); HF's id2label is the saved label list and
-   the pipeline's top-1 is timm's; timm's eval transform of the image equals vit's preprocessing.
+   the pipeline's top-1 is timm's; timm's eval transform of the image equals vit's preprocessing (RGB
+   cases: vit's image preprocessing and transformers' image processor make 3 channels only).
 3. Writes tests/data/checkpoint/interop.expected.safetensors (what the C++ test compares against) and
    tests/data/checkpoint/README.md (what was measured).
 
 The fixture holds, per case NAME: `NAME.timm_logits` (timm, float32), `NAME.timm_logits_f64` (timm run
-in float64, rounded), `NAME.hf_logits`, `NAME.timm_pixels` [1, 3, 32, 32]; metadata `NAME.crc32.FILE`
+in float64, rounded), `NAME.hf_logits`, `NAME.timm_pixels` [1, 3, 32, 32] (RGB cases); metadata `NAME.crc32.FILE`
 (zlib CRC-32 of each file vit wrote: the C++ test checks that vit still writes exactly the bytes that were
-loaded here), `NAME.pipeline` (the pipeline's top-3, JSON), `NAME.timm_config` (the config.json timm's own
+loaded here), `NAME.pipeline` (the pipeline's top-3, JSON; RGB cases), `NAME.timm_config` (the config.json timm's own
 save_for_hf writes for the same model, labels and preprocessing: the C++ test reads it too), and versions.
 
 Usage
@@ -58,12 +60,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from safetensors_writer import write_safetensors  # noqa: E402
 
-# Folder name -> the timm fixture whose `input` batch the writer used (tests/checkpoint_cases.hpp).
+# Folder name -> the timm fixture whose `input` batch the writer used (tests/checkpoint_cases.hpp); the
+# one-channel case takes its first channel.
 CASES = {
     "vit": "vit_timm.expected.safetensors",
     "deit_distilled": "deit_distilled_timm.expected.safetensors",
     "vit_meanpool": "vit_timm_meanpool.expected.safetensors",
+    "vit_grey": "vit_timm.expected.safetensors",
 }
+GREY = {"vit_grey"}
 IMAGE = "pil/baseline_120x90.decoded.png"  # kCheckpointImage
 FILES = ("model.safetensors", "config.json", "preprocessor_config.json")
 RELATIVE_TOLERANCE = 1e-5
@@ -71,6 +76,15 @@ RELATIVE_TOLERANCE = 1e-5
 
 def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.double() - b.double()).abs().max() / b.double().abs().max())
+
+
+def timm_save_for_hf_config(model, cfg: dict) -> str:
+    """The config.json timm's own save_for_hf writes for this model, labels and preprocessing."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pretrained = cfg["pretrained_cfg"]
+        data_config = {k: pretrained[k] for k in ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")}
+        timm.models.save_for_hf(model, tmp, model_config={"label_names": cfg["label_names"]}, data_config=data_config)
+        return (Path(tmp) / "config.json").read_text(encoding="utf-8")
 
 
 def check_case(name: str, folder: Path, data_dir: Path, image: Image.Image) -> dict:
@@ -81,8 +95,11 @@ def check_case(name: str, folder: Path, data_dir: Path, image: Image.Image) -> d
         assert all(f.get_slice(k).get_dtype() == "F32" for k in f.keys())
     with safe_open(str(data_dir / CASES[name]), "pt") as f:
         x = f.get_tensor("input")
+    if name in GREY:
+        x = x[:, :1].contiguous()
     with safe_open(str(folder.parent / f"{name}.vit.safetensors"), "pt") as f:
-        vit_logits, vit_pixels = f.get_tensor("logits"), f.get_tensor("pixels")
+        vit_logits = f.get_tensor("logits")
+        vit_pixels = None if name in GREY else f.get_tensor("pixels")
 
     # timm, both ways users load a folder.
     local = timm.create_model(f"local-dir:{folder}", pretrained=True).eval()
@@ -103,6 +120,19 @@ def check_case(name: str, folder: Path, data_dir: Path, image: Image.Image) -> d
     with torch.no_grad():
         hf_logits = hf(pixel_values=x).logits
     assert torch.equal(hf_logits, timm_logits), "transformers and timm logits differ"
+    tensors = {f"{name}.timm_logits": timm_logits, f"{name}.timm_logits_f64": timm_f64.float(),
+               f"{name}.hf_logits": hf_logits}
+    metadata = {f"{name}.crc32.{file}": f"{zlib.crc32((folder / file).read_bytes()):08x}" for file in FILES}
+    metadata[f"{name}.timm_config"] = timm_save_for_hf_config(explicit, cfg)
+    if name in GREY:
+        # Images: vit's preprocessing is RGB only, and transformers' processor broadcasts the one-value mean
+        # over an RGB image, which the one-channel model then refuses; only tensors are compared here.
+        print(f"{name}: {cfg['architecture']} in_chans 1, vit vs timm float32 {rel_vit_timm:.2e} relative "
+              f"(max abs {float((vit_logits - timm_logits).abs().max()):.2e}), vs timm float64 {rel_vit_f64:.2e}; "
+              f"HF = timm exactly")
+        return {"tensors": tensors, "metadata": metadata,
+                "report": (name, cfg["architecture"] + " (1 channel)", rel_vit_timm,
+                           float((vit_logits - timm_logits).abs().max()), rel_vit_f64, "n/a (RGB images)")}
     processor = AutoImageProcessor.from_pretrained(str(folder))
     from_file = AutoImageProcessor.from_pretrained(str(folder), image_processor_filename="preprocessor_config.json")
     assert type(processor).__name__ == type(from_file).__name__ == "TimmWrapperImageProcessor"
@@ -118,22 +148,15 @@ def check_case(name: str, folder: Path, data_dir: Path, image: Image.Image) -> d
     top = pipeline("image-classification", model=str(folder))(image, top_k=3)
     assert top[0]["label"] == labels[int(image_logits.argmax())], (top, image_logits)
 
-    # What timm's own save_for_hf writes for this model, labels and preprocessing (the C++ reader reads it too).
-    with tempfile.TemporaryDirectory() as tmp:
-        pretrained = cfg["pretrained_cfg"]
-        data_config = {k: pretrained[k] for k in ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")}
-        timm.models.save_for_hf(explicit, tmp, model_config={"label_names": labels}, data_config=data_config)
-        timm_config = (Path(tmp) / "config.json").read_text(encoding="utf-8")
-
     print(f"{name}: {cfg['architecture']}, vit vs timm float32 {rel_vit_timm:.2e} relative "
           f"(max abs {float((vit_logits - timm_logits).abs().max()):.2e}), vs timm float64 {rel_vit_f64:.2e}; "
           f"HF = timm exactly; pixels {pixel_difference:.1e}; pipeline top-1 {top[0]['label']!r}")
+    tensors[f"{name}.timm_pixels"] = timm_pixels
+    metadata[f"{name}.pipeline"] = json.dumps(top, ensure_ascii=False)
     return {
-        "tensors": {f"{name}.timm_logits": timm_logits, f"{name}.timm_logits_f64": timm_f64.float(),
-                    f"{name}.hf_logits": hf_logits, f"{name}.timm_pixels": timm_pixels},
-        "metadata": {**{f"{name}.crc32.{file}": f"{zlib.crc32((folder / file).read_bytes()):08x}" for file in FILES},
-                     f"{name}.pipeline": json.dumps(top, ensure_ascii=False),
-                     f"{name}.timm_config": timm_config},
+        "tensors": tensors,
+        "metadata": metadata,
+        "pixels": pixel_difference,
         "report": (name, cfg["architecture"], rel_vit_timm, float((vit_logits - timm_logits).abs().max()), rel_vit_f64,
                    top[0]["label"]),
     }
@@ -150,7 +173,7 @@ def main():
     out_dir.mkdir(parents=True, exist_ok=True)
     image = Image.open(data_dir / IMAGE).convert("RGB")
 
-    tensors, metadata, reports = {}, {}, []
+    tensors, metadata, reports, pixel_differences = {}, {}, [], []
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([str(Path(args.writer).resolve()), str(data_dir), tmp], check=True, stdout=subprocess.DEVNULL)
         for name in CASES:
@@ -158,6 +181,8 @@ def main():
             tensors.update(result["tensors"])
             metadata.update(result["metadata"])
             reports.append(result["report"])
+            if "pixels" in result:
+                pixel_differences.append(result["pixels"])
     versions = {"torch": torch.__version__, "timm": timm.__version__, "transformers": transformers.__version__,
                 "safetensors": safetensors.__version__, "numpy": np.__version__}
     metadata.update(versions)
@@ -171,8 +196,8 @@ Generated by `tools/make_checkpoint_fixtures.py` (do not edit by hand) with
 {", ".join(f"{k} {v}" for k, v in versions.items())}.
 
 The script runs `checkpoint_fixture_writer`, which saves the three models of `tests/checkpoint_cases.hpp`
-(the `vit_timm`, `deit_distilled_timm` and `vit_timm_meanpool` fixtures of `tests/data`, each with its own labels
-and preprocessing) as checkpoint folders with `vit::train::save_checkpoint`, then loads each folder in timm
+(the `vit_timm`, `deit_distilled_timm` and `vit_timm_meanpool` fixtures of `tests/data`, and `vit_timm` made
+one-channel as timm's `adapt_input_conv` does, each with its own labels and preprocessing) as checkpoint folders with `vit::train::save_checkpoint`, then loads each folder in timm
 (`create_model('local-dir:FOLDER')`, and `create_model(architecture, num_classes=N, **model_args)` +
 `load_state_dict(strict=True)`) and transformers (`AutoModelForImageClassification`, `AutoImageProcessor`,
 `pipeline("image-classification")`). `interop.expected.safetensors` keeps what they computed; the C++ test
@@ -185,8 +210,8 @@ Measured when generated (logits on each fixture's `input` batch; relative = max 
 |---|---|---|---|---|---|---|
 {rows}
 
-vit's preprocessing of `{IMAGE}` through each folder's pretrained_cfg equals timm's eval transform (and
-transformers' TimmWrapperImageProcessor) to 1e-6.
+vit's preprocessing of `{IMAGE}` through each RGB folder's pretrained_cfg equals timm's eval transform (and
+transformers' TimmWrapperImageProcessor) to 1e-6 (measured: {max(pixel_differences):.1e}).
 """, encoding="utf-8")
     print(f"wrote {out_dir / 'interop.expected.safetensors'} and README.md")
 
