@@ -38,8 +38,9 @@ struct Options {
 void define_options(CLI::App& app, Options& options) {
   app.description(
       "Classify images with a Vision Transformer (ViT or DeiT) checkpoint in .safetensors format, from timm or "
-      "Hugging Face. The architecture is read from the checkpoint (or from the config.json beside Hugging Face "
-      "weights) and each image is preprocessed the way the checkpoint's framework does it. Directories are searched "
+      "Hugging Face, or a checkpoint folder (model.safetensors and config.json, as timm and vit save them). The "
+      "architecture is read from the config.json beside the weights, or from the weights themselves, and each "
+      "image is preprocessed the way the checkpoint's framework does it. Directories are searched "
       "recursively for image files; for each image the most probable classes are printed, in input order. Exit "
       "status: 0 when every image was classified, 1 when the model could not be loaded or any image failed "
       "(the others are still classified), 2 for a usage error.");
@@ -48,9 +49,11 @@ void define_options(CLI::App& app, Options& options) {
       "  classify --model ../shared/models/deit_tiny_patch16_224.safetensors \\\n"
       "           --labels ../shared/labels/imagenet_classes.txt ../shared/images/tench.jpg\n"
       "  classify --model ../shared/models/deit_tiny_patch16_224.safetensors --top 1 --json ../shared/images\n");
-  app.add_option("--model", options.model, "Weights file (.safetensors), timm or Hugging Face naming")
+  app.add_option("--model", options.model,
+                 "Weights file (.safetensors, timm or Hugging Face naming) or a checkpoint folder holding "
+                 "model.safetensors")
       ->required()
-      ->type_name("FILE");
+      ->type_name("PATH");
   auto* config = app.add_option("--config", options.config,
                                 "Hugging Face config.json giving the architecture (and labels from its id2label)")
                      ->type_name("FILE");
@@ -60,8 +63,8 @@ void define_options(CLI::App& app, Options& options) {
                    ->type_name("NAME");
   config->excludes(arch);
   app.add_option("--labels", options.labels,
-                 "Class names, one per line (line 1 = class 0). Default: the id2label of a Hugging Face "
-                 "config.json, else class indices")
+                 "Class names, one per line (line 1 = class 0). Default: the checkpoint's own (id2label of a "
+                 "Hugging Face config.json, label_names of a timm one), else class indices")
       ->type_name("FILE");
   app.add_option("--top", options.top, "How many classes to print per image")
       ->check(CLI::PositiveNumber)

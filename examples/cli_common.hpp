@@ -85,21 +85,22 @@ class Forward {
 #endif
 };
 
-// Class names: `labels_file` (one per line) when given; else the id2label of `hf_config` when given, or of
-// the config.json beside Hugging Face weights; else none (callers print indices). A count that does not
-// match the model's classes is a usage error.
+// Class names: `labels_file` (one per line) when given; else the id2label of `hf_config` when given; else
+// the names the checkpoint carries (the id2label of the config.json beside Hugging Face weights, the
+// label_names of timm's config.json in a checkpoint folder); else none (callers print indices). A count that
+// does not match the model's classes is a usage error.
 inline std::vector<std::string> load_labels(const std::string& labels_file, const std::string& hf_config,
                                             const std::string& model_path, const vit::Model& model) {
   std::vector<std::string> labels;
   std::string source = labels_file;
   if (!labels_file.empty()) {
     labels = vit::load_labels(labels_file);
-  } else {
+  } else if (!hf_config.empty()) {
     source = hf_config;
-    const std::filesystem::path beside = std::filesystem::path(model_path).parent_path() / "config.json";
-    if (source.empty() && model.naming() == vit::CheckpointNaming::HuggingFace && std::filesystem::exists(beside))
-      source = beside.string();
-    if (!source.empty()) labels = vit::labels_from_hf_config(source);
+    labels = vit::labels_from_hf_config(hf_config);
+  } else {
+    source = (vit::checkpoint_folder(model_path) / "config.json").string();
+    labels = vit::labels_for_checkpoint(model_path, model.naming());
   }
   const int classes = model.config().num_classes;
   if (!labels.empty() && labels.size() != std::size_t(classes))

@@ -57,9 +57,11 @@ void define_options(CLI::App& app, Options& options) {
       "  rollout --model ../shared/models/deit_tiny_patch16_224.safetensors --on crop \\\n"
       "          --method rollout,grad-rollout,generic-attention,transformer-attribution --out compare.png \\\n"
       "          ../shared/images/both.png\n");
-  app.add_option("--model", options.model, "Weights file (.safetensors), timm or Hugging Face naming")
+  app.add_option("--model", options.model,
+                 "Weights file (.safetensors, timm or Hugging Face naming) or a checkpoint folder holding "
+                 "model.safetensors")
       ->required()
-      ->type_name("FILE");
+      ->type_name("PATH");
   app.add_option("--out", options.out, "Where to write the overlay PNG")->type_name("FILE")->capture_default_str();
   std::string method_names;
   for (std::string_view name : vit::kExplanationMethodNames)
@@ -125,8 +127,8 @@ void define_options(CLI::App& app, Options& options) {
                  "figure, in its tile order)")
       ->type_name("FILE");
   app.add_option("--labels", options.labels,
-                 "Class names, one per line (line 1 = class 0). Default: the id2label of the config.json beside "
-                 "Hugging Face weights, else class indices")
+                 "Class names, one per line (line 1 = class 0). Default: the checkpoint's own (id2label of a "
+                 "Hugging Face config.json, label_names of a timm one), else class indices")
       ->type_name("FILE");
   cli::add_device_options(app, options.device, options.dtype);
   app.add_option("--threads", options.threads, "CPU threads (default: all hardware threads)")

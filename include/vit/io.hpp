@@ -1,4 +1,4 @@
-// Input/output: safetensors checkpoints, images, preprocessing.
+// Input/output: safetensors checkpoints (read, and written atomically), images, preprocessing.
 #pragma once
 
 #include "vit/io/image.hpp"
@@ -7,3 +7,4 @@
 #include "vit/io/pil_resize.hpp"
 #include "vit/io/preprocess.hpp"
 #include "vit/io/safetensors.hpp"
+#include "vit/io/safetensors_write.hpp"

@@ -8,4 +8,5 @@
 #include "vit/model/forward.hpp"
 #include "vit/model/hf_config.hpp"
 #include "vit/model/preprocessing.hpp"
+#include "vit/model/timm_config.hpp"
 #include "vit/model/vision_transformer.hpp"

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -231,4 +232,21 @@ inline ViTConfig infer_config(const std::map<std::string, WeightSource>& weights
 }
 
 }  // namespace detail
+
+// A checkpoint is a .safetensors file, or a folder holding model.safetensors (the layout timm's
+// save_for_hf, Hugging Face's save_pretrained and vit::train::save_checkpoint write). The weights file:
+inline std::filesystem::path checkpoint_weights_file(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(path, error)) return path;
+  const std::filesystem::path weights = std::filesystem::path(path) / "model.safetensors";
+  VIT_CHECK(std::filesystem::exists(weights, error), path, ": the folder holds no model.safetensors");
+  return weights;
+}
+
+// The folder whose config.json and preprocessor_config.json describe the checkpoint at `path`.
+inline std::filesystem::path checkpoint_folder(const std::string& path) {
+  std::error_code error;
+  return std::filesystem::is_directory(path, error) ? std::filesystem::path(path) : std::filesystem::path(path).parent_path();
+}
+
 }  // namespace vit

@@ -1,15 +1,21 @@
-// Which preprocessing a checkpoint expects: the HF preprocessor_config.json beside HF weights, or the
-// pretrained defaults of the timm model family.
+// What a checkpoint says about its inputs and outputs: the preprocessing it expects (the HF
+// preprocessor_config.json beside HF weights, the pretrained_cfg of timm's config.json beside timm weights,
+// or the pretrained defaults of the timm model family) and its class names.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "vit/io/preprocess.hpp"
+#include "vit/io/read_file.hpp"
 #include "vit/model/checkpoint.hpp"
+#include "vit/model/classification.hpp"
 #include "vit/model/config.hpp"
+#include "vit/model/timm_config.hpp"
 
 namespace vit {
 
@@ -27,16 +33,53 @@ inline Preprocessing default_preprocessing(const ViTConfig& config) {
                             google_vit ? kHalf : kImagenetStd);
 }
 
-// For a checkpoint at `weights_path` loaded as (config, naming): Hugging Face checkpoints use the
-// preprocessor_config.json beside them, or their processor's defaults when there is none.
+namespace detail {
+
+// config.json beside the checkpoint at `path` when it is timm's; nothing otherwise.
+inline std::optional<nlohmann::json> timm_config_beside(const std::string& path) {
+  const std::filesystem::path config_path = checkpoint_folder(path) / "config.json";
+  if (!std::filesystem::exists(config_path)) return std::nullopt;
+  nlohmann::json json = read_json_file(config_path.string());
+  if (!is_timm_config(json)) return std::nullopt;
+  return json;
+}
+
+}  // namespace detail
+
+// For a checkpoint at `weights_path` (a file or a folder) loaded as (config, naming): timm checkpoints use
+// the pretrained_cfg of the timm config.json beside them, or timm's defaults; Hugging Face checkpoints use
+// the preprocessor_config.json beside them (a TimmWrapperImageProcessor one is read as timm's), or their
+// processor's defaults when there is none.
 inline Preprocessing preprocessing_for_checkpoint(const std::string& weights_path, const ViTConfig& config,
                                                   CheckpointNaming naming) {
-  if (naming == CheckpointNaming::Timm) return default_preprocessing(config);
-  const std::filesystem::path json_path = std::filesystem::path(weights_path).parent_path() / "preprocessor_config.json";
-  if (std::filesystem::exists(json_path)) return load_hf_preprocessor_config(json_path.string());
+  const std::filesystem::path folder = checkpoint_folder(weights_path);
+  if (naming == CheckpointNaming::Timm) {
+    const std::string source = (folder / "config.json").string();
+    if (const auto json = detail::timm_config_beside(weights_path))
+      return preprocessing_from_timm_data(data_config_from_timm_json(*json, config, source), source);
+    return default_preprocessing(config);
+  }
+  const std::filesystem::path json_path = folder / "preprocessor_config.json";
+  if (std::filesystem::exists(json_path)) {
+    const nlohmann::json json = detail::read_json_file(json_path.string());
+    if (json.is_object() && json.value("image_processor_type", std::string()) == "TimmWrapperImageProcessor")
+      return preprocessing_from_timm_data(data_config_from_timm_json(json, config, json_path.string()),
+                                          json_path.string());
+    return preprocessing_from_hf_json(json, json_path.string());
+  }
   nlohmann::json defaults = {{"image_processor_type", config.distillation_token ? "DeiTImageProcessor" : "ViTImageProcessor"}};
   if (!config.distillation_token) defaults["size"] = {{"height", config.image_size}, {"width", config.image_size}};
   return preprocessing_from_hf_json(defaults, weights_path);
+}
+
+// The class names a checkpoint carries: the id2label of the Hugging Face config.json beside HF weights, or
+// the label_names of the timm config.json beside timm weights; empty when there are none.
+inline std::vector<std::string> labels_for_checkpoint(const std::string& weights_path, CheckpointNaming naming) {
+  const std::filesystem::path config_path = checkpoint_folder(weights_path) / "config.json";
+  if (!std::filesystem::exists(config_path)) return {};
+  if (naming == CheckpointNaming::HuggingFace) return labels_from_hf_config(config_path.string());
+  if (const auto json = detail::timm_config_beside(weights_path)) return labels_from_timm_json(*json, config_path.string());
+  return {};
 }
 
 }  // namespace vit

@@ -20,6 +20,7 @@
 #include "vit/model/config.hpp"
 #include "vit/model/forward.hpp"
 #include "vit/model/hf_config.hpp"
+#include "vit/model/timm_config.hpp"
 #include "vit/nn/block.hpp"
 #include "vit/nn/layer_norm.hpp"
 #include "vit/nn/linear.hpp"
@@ -475,17 +476,24 @@ inline Model load_model(const SafetensorsFile& file) {
   return Model(file, detail::infer_config(detail::canonical_weights(file, naming), naming, file.source()), naming);
 }
 
+// path: a .safetensors file, or a checkpoint folder holding model.safetensors.
 inline Model load_model(const std::string& path, const ViTConfig& config) {
-  return load_model(SafetensorsFile::open(path), config);
+  return load_model(SafetensorsFile::open(checkpoint_weights_file(path).string()), config);
 }
 
-// Loads a checkpoint file and works out its architecture: from the Hugging Face config.json beside it
-// when the file uses HF naming and one is there, otherwise from the tensor shapes.
+// Loads a checkpoint (a .safetensors file, or a folder holding model.safetensors) and works out its
+// architecture: from the config.json beside the weights when there is one that fits their naming (Hugging
+// Face's for HF names; timm's, as timm's save_for_hf and vit::train::save_checkpoint write it, for timm
+// names), otherwise from the tensor shapes.
 inline Model load_model(const std::string& path) {
-  const SafetensorsFile file = SafetensorsFile::open(path);
-  const std::filesystem::path config_path = std::filesystem::path(path).parent_path() / "config.json";
-  if (detail::detect_naming(file) == CheckpointNaming::HuggingFace && std::filesystem::exists(config_path))
-    return load_model(file, load_hf_config(config_path.string()));
+  const SafetensorsFile file = SafetensorsFile::open(checkpoint_weights_file(path).string());
+  const std::filesystem::path config_path = checkpoint_folder(path) / "config.json";
+  if (std::filesystem::exists(config_path)) {
+    if (detail::detect_naming(file) == CheckpointNaming::HuggingFace)
+      return load_model(file, load_hf_config(config_path.string()));
+    const nlohmann::json json = detail::read_json_file(config_path.string());
+    if (is_timm_config(json)) return load_model(file, config_from_timm_json(json, config_path.string()));
+  }
   return load_model(file);
 }
 
