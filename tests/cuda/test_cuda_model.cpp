@@ -179,6 +179,9 @@ TEST_CASE("CUDA forward checks its input like the CPU model", "[cuda][model]") {
   VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({1, 1, 32, 32})), Catch::Contains("expected 3 channels"));
   VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({1, 3, 30, 32})), Catch::Contains("multiples of the patch"));
   VIT_REQUIRE_ERROR(cuda_model.forward(vit::Tensor<float>({0, 3, 32, 32})), Catch::Contains("batch is empty"));
+  vit::ForwardOptions cache;
+  cache.cache = true;  // the backward pass is CPU-only: asking the GPU for its cache is an error, not an empty cache
+  VIT_REQUIRE_ERROR(cuda_model.forward(expected_file.read_float("input"), cache), Catch::Contains("CPU model only"));
   // A failed call leaves the model usable.
   CHECK(cuda_model.forward(expected_file.read_float("input")).logits.size(0) == 3);
 }

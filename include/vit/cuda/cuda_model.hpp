@@ -51,6 +51,9 @@ class CudaModel {
   // images: [B, 3, H, W] host fp32, as for VisionTransformer::forward. Results are host tensors.
   ForwardResult<float> forward(TensorView<const float> images, const ForwardOptions& options = {}) {
     ::vit::detail::check_images(config_, images);
+    VIT_CHECK(!options.cache,
+              "CudaModel::forward: the activation cache (for the backward pass and the class-specific explanations) "
+              "is kept by the CPU model only; run vit::Model::forward with ForwardOptions::cache");
     const DeviceScope on_model_device(device_);
     VIT_CHECK(images.size(0) <= 65535, "images: at most 65535 per batch on CUDA, got ", images.size(0));
     const std::int64_t batch = images.size(0), patch = config_.patch_size;
