@@ -38,6 +38,7 @@ import argparse
 import gzip
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -204,8 +205,9 @@ def main() -> int:
     p.add_argument("--min-lr", type=float, default=1e-6)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--clip", type=float, default=0, help="clip gradients to this global norm (0: off)")
+    p.add_argument("--no-augment", action="store_true", help="no training augmentation")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--check-batches", type=int, default=0, metavar="N", help="compare the first N batches with vit's")
     p.add_argument("--check-epoch", type=int, default=0)
     p.add_argument("--dumper", default="build/dump_batches", help="tools/dump_batches.cpp built")
@@ -239,6 +241,8 @@ def main() -> int:
         p.error(f"--batch {a.batch} is larger than the training data")
     warmup_steps, total_steps = int(a.warmup * steps_per_epoch), a.epochs * steps_per_epoch
     floor = min(a.min_lr, a.lr)
+    if not 0 <= warmup_steps < total_steps:
+        p.error(f"{warmup_steps} warm-up steps for {total_steps} steps in all (warm-up must end before the last step)")
     padded = np.pad(train[0], ((0, 0), (PADDING, PADDING), (PADDING, PADDING)))
     labels = torch.from_numpy(train[1].astype(np.int64))
     a.out.mkdir(parents=True, exist_ok=True)
@@ -250,7 +254,8 @@ def main() -> int:
         start = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
         for indices in epoch_batches(len(train[0]), a.batch, a.seed, epoch, shuffle=True, drop_last=True):
-            x, y = normalize(train_batch(padded, indices, a.seed, epoch)), labels[indices]
+            pixels = train[0][indices] if a.no_augment else train_batch(padded, indices, a.seed, epoch)
+            x, y = normalize(pixels), labels[indices]
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, a.lr, warmup_steps, total_steps, floor)
             optimizer.zero_grad(set_to_none=True)
