@@ -208,6 +208,98 @@ std::pair<vit::Transform, vit::Transform> make_transforms(const Options& o, cons
   return {train, eval};
 }
 
+// The pre-logits features of every image of `dataset` (evaluation transform: nothing random), in order.
+struct Features {
+  vit::Tensor<float> values;  // [N, D]
+  std::vector<int> labels;    // [N]
+};
+
+Features extract_features(const vit::Model& model, const vit::Dataset& dataset, const vit::Transform& transform,
+                          const Options& o, const vit::Context& context, const char* what) {
+  vit::DataLoaderOptions options;
+  options.batch_size = o.batch;
+  options.shuffle = false;
+  options.workers = o.workers;
+  vit::DataLoader loader(dataset, transform, options);
+  loader.start_epoch(0);
+  const std::int64_t dim = model.config().embed_dim;
+  std::vector<float> values;
+  Features features;
+  vit::ForwardOptions forward;
+  forward.features = true;
+  const auto start = std::chrono::steady_clock::now();
+  while (std::optional<vit::Batch> batch = loader.next()) {
+    const vit::ForwardResult<float> output = model.forward(batch->images, forward, context);
+    values.insert(values.end(), output.features.data(), output.features.data() + output.features.numel());
+    features.labels.insert(features.labels.end(), batch->labels.begin(), batch->labels.end());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\r%s features: %zu/%lld  %.0f img/s   ", what, features.labels.size(),
+                 (long long)dataset.size(), double(features.labels.size()) / seconds);
+  }
+  std::fprintf(stderr, "\n");
+  features.values = vit::Tensor<float>::uninitialized({std::int64_t(features.labels.size()), dim});
+  std::copy(values.begin(), values.end(), features.values.data());
+  return features;
+}
+
+// Rows `order[begin:end]` of the features: one batch.
+std::pair<vit::Tensor<float>, std::vector<int>> gather(const Features& features, const std::vector<std::int64_t>& order,
+                                                       std::size_t begin, std::size_t end) {
+  const std::int64_t dim = features.values.size(1);
+  vit::Tensor<float> rows = vit::Tensor<float>::uninitialized({std::int64_t(end - begin), dim});
+  std::vector<int> labels;
+  for (std::size_t i = begin; i < end; ++i) {
+    std::copy_n(features.values.data() + order[i] * dim, dim, rows.data() + std::int64_t(i - begin) * dim);
+    labels.push_back(features.labels[std::size_t(order[i])]);
+  }
+  return {std::move(rows), std::move(labels)};
+}
+
+// Validation of the head on fixed features: loss (no smoothing), top-1, top-5.
+vit::train::Evaluation evaluate_head(const vit::Model& model, const Features& features, const vit::Context& context) {
+  const std::int64_t count = features.values.size(0), classes = model.config().num_classes;
+  vit::Tensor<float> logits = vit::Tensor<float>::uninitialized({count, classes});
+  vit::cpu::linear(context, features.values, model.weight("head.weight"), model.weight("head.bias"), logits);
+  vit::train::Evaluation result;
+  result.images = count;
+  result.loss = vit::train::cross_entropy(logits, features.labels).loss;
+  result.top1 = double(vit::train::top_k_hits(logits, features.labels, 1)) / double(count);
+  result.top5 = double(vit::train::top_k_hits(logits, features.labels, 5)) / double(count);
+  return result;
+}
+
+// One epoch's line on stdout and in OUT/log.csv.
+struct EpochRecord {
+  std::int64_t epoch = 0, steps = 0;  // epoch counts from 1
+  double lr = 0, train_loss = 0, train_top1 = 0;
+  vit::train::Evaluation val;
+  double seconds = 0, images_per_second = 0;
+};
+
+void report_epoch(const EpochRecord& r, int epochs, const std::string& log_path) {
+  std::printf("epoch %lld/%d: train loss %.4f top-1 %.2f%% | val loss %.4f top-1 %.2f%% top-5 %.2f%% | %.1f s, %.0f img/s\n",
+              (long long)r.epoch, epochs, r.train_loss, 100 * r.train_top1, r.val.loss, 100 * r.val.top1,
+              100 * r.val.top5, r.seconds, r.images_per_second);
+  std::fflush(stdout);
+  std::ofstream(log_path, std::ios::app) << r.epoch << ',' << r.steps << ',' << r.lr << ',' << r.train_loss << ','
+                                         << r.train_top1 << ',' << r.val.loss << ',' << r.val.top1 << ','
+                                         << r.val.top5 << ',' << r.seconds << ',' << r.images_per_second << '\n';
+}
+
+// A batch whose training step cannot fit in this machine's memory is refused before anything is allocated:
+// the activation cache keeps about (16·D + 2·H·N) floats per token and block (model/forward.hpp), the backward
+// pass about as much again for its gradients and scratch.
+void check_step_memory(const vit::ViTConfig& config, int batch, int image_size) {
+  const double tokens = config.num_prefix_tokens() + double(image_size / config.patch_size) * (image_size / config.patch_size);
+  const double per_image = tokens * config.depth * (16.0 * config.embed_dim + 2.0 * config.num_heads * tokens) * 4 * 2;
+  const double needed = per_image * batch;
+  const std::uint64_t memory = vit::detail::physical_memory_bytes();
+  if (memory > 0 && needed > double(memory))
+    throw vit::Error("--batch " + std::to_string(batch) + ": a training step would need about " +
+                     std::to_string(int(needed / 1e9)) + " GB of activations, more than this machine's " +
+                     std::to_string(int(double(memory) / 1e9)) + " GB; use a smaller batch");
+}
+
 void save_state(const std::string& path, const vit::train::Optimizer& optimizer, std::int64_t epoch,
                 std::int64_t batch_in_epoch) {
   std::map<std::string, vit::TensorView<const float>> tensors;
@@ -220,6 +312,7 @@ void save_state(const std::string& path, const vit::train::Optimizer& optimizer,
 }
 
 int run(const Options& o) {
+  std::signal(SIGINT, on_interrupt);  // from the start: Ctrl-C while loading stops at the first step, saved
   std::filesystem::create_directories(o.out);
   const std::string model_dir = (std::filesystem::path(o.out) / "model").string();
   const std::string state_path = (std::filesystem::path(o.out) / "training_state.safetensors").string();
@@ -237,6 +330,7 @@ int run(const Options& o) {
     throw vit::Error(model_dir + ": the saved model has " + std::to_string(model.config().num_classes) +
                      " classes, the data " + std::to_string(classes));
   const auto [train_transform, eval_transform] = make_transforms(o, data, model);
+  check_step_memory(model.config(), o.batch, train_transform.output_height());
 
   vit::DataLoaderOptions train_options;
   train_options.batch_size = o.batch;
@@ -288,12 +382,13 @@ int run(const Options& o) {
   checkpoint.labels = data.classes;
   checkpoint.labels.resize(std::size_t(classes));
   for (std::size_t i = data.classes.size(); i < checkpoint.labels.size(); ++i) checkpoint.labels[i] = "class_" + std::to_string(i);
-  if (model.config().in_channels == 1) {  // no default normalisation for grey: record Fashion-MNIST's
+  if (data.grey) {  // record the preprocessing trained with: Fashion-MNIST resized to the input, no crop
+    const vit::Transform& used = eval_transform;
     vit::TimmDataConfig grey;
-    grey.in_chans = 1;
-    grey.image_size = model.config().image_size;
-    grey.mean = {double(vit::kFashionMnistMean)};
-    grey.std = {double(vit::kFashionMnistStd)};
+    grey.in_chans = model.config().in_channels;
+    grey.image_size = used.output_height();
+    grey.mean.assign(used.preprocessing.mean.begin(), used.preprocessing.mean.begin() + grey.in_chans);
+    grey.std.assign(used.preprocessing.stddev.begin(), used.preprocessing.stddev.begin() + grey.in_chans);
     grey.crop_pct = 1.0;
     checkpoint.data = grey;
   }
@@ -304,7 +399,46 @@ int run(const Options& o) {
               (long long)data.val->size(), classes);
   if (o.model.empty() && !o.resume)  // a new model's starting point, so another framework can start from it too
     vit::train::save_checkpoint(model, (std::filesystem::path(o.out) / "initial").string(), checkpoint);
-  std::signal(SIGINT, on_interrupt);
+  // A linear probe without augmentation: the features never change, so compute them once and train the head
+  // on them (train::head_step), instead of a forward pass per image per epoch.
+  const bool probe_on_features = group_options.trainable_blocks == 0 && o.no_augment && !o.resume &&
+                                 !model.config().has_distillation_head();
+  if (probe_on_features) {
+    const auto start = std::chrono::steady_clock::now();
+    const Features train_features = extract_features(model, *data.train, eval_transform, o, context, "training");
+    const Features val_features = extract_features(model, *data.val, eval_transform, o, context, "validation");
+    std::printf("features of %lld + %lld images in %.0f s\n", (long long)train_features.values.size(0),
+                (long long)val_features.values.size(0),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    for (std::int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+      const auto epoch_start = std::chrono::steady_clock::now();
+      const std::vector<std::int64_t> order = vit::epoch_permutation(train_features.values.size(0), o.seed, std::uint64_t(epoch));
+      double loss_sum = 0;
+      std::int64_t correct = 0, seen = 0;
+      for (std::size_t begin = 0; begin + std::size_t(o.batch) <= order.size(); begin += std::size_t(o.batch)) {
+        const auto [rows, labels] = gather(train_features, order, begin, begin + std::size_t(o.batch));
+        const vit::train::TrainStepResult step = vit::train::head_step(
+            model, optimizer, rows, labels, float(schedule.lr(optimizer.steps())), step_options, context);
+        loss_sum += step.loss * double(labels.size());
+        correct += step.correct;
+        seen += std::int64_t(labels.size());
+      }
+      const vit::train::Evaluation val = evaluate_head(model, val_features, context);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+      report_epoch({epoch + 1, optimizer.steps(), schedule.lr(optimizer.steps() - 1), loss_sum / double(seen),
+                    double(correct) / double(seen), val, seconds, double(seen) / seconds},
+                   o.epochs, log_path);
+      if (interrupted) {  // the probe is quick: stop at the end of the epoch, saved (not resumable on features)
+        vit::train::save_checkpoint(model, model_dir, checkpoint);
+        std::fprintf(stderr, "interrupted: saved %s after epoch %lld\n", model_dir.c_str(), (long long)epoch + 1);
+        return 130;
+      }
+    }
+    vit::train::save_checkpoint(model, model_dir, checkpoint);
+    save_state(state_path, optimizer, o.epochs, 0);
+    std::printf("saved %s (log: %s)\n", model_dir.c_str(), log_path.c_str());
+    return 0;
+  }
   for (std::int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     double loss_sum = 0;
@@ -335,17 +469,9 @@ int run(const Options& o) {
     const vit::train::Evaluation val = vit::train::evaluate(model, val_loader, 0, context);
     const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "\r%*s\r", 100, "");
-    std::printf("epoch %lld/%d: train loss %.4f top-1 %.2f%% | val loss %.4f top-1 %.2f%% top-5 %.2f%% | %.0f s, %.0f img/s\n",
-                (long long)epoch + 1, o.epochs, seen ? loss_sum / double(seen) : 0.0,
-                seen ? 100.0 * double(correct) / double(seen) : 0.0, val.loss, 100 * val.top1, 100 * val.top5,
-                epoch_seconds, double(seen) / train_seconds);
-    std::fflush(stdout);
-    std::ofstream(log_path, std::ios::app) << epoch + 1 << ',' << optimizer.steps() << ','
-                                           << schedule.lr(optimizer.steps() - 1) << ','
-                                           << (seen ? loss_sum / double(seen) : 0.0) << ','
-                                           << (seen ? double(correct) / double(seen) : 0.0) << ',' << val.loss << ','
-                                           << val.top1 << ',' << val.top5 << ',' << epoch_seconds << ','
-                                           << double(seen) / train_seconds << '\n';
+    report_epoch({epoch + 1, optimizer.steps(), schedule.lr(optimizer.steps() - 1), seen ? loss_sum / double(seen) : 0.0,
+                  seen ? double(correct) / double(seen) : 0.0, val, epoch_seconds, double(seen) / train_seconds},
+                 o.epochs, log_path);
     vit::train::save_checkpoint(model, model_dir, checkpoint);
     save_state(state_path, optimizer, epoch + 1, 0);
   }

@@ -323,3 +323,32 @@ TEST_CASE("a backward pass that stops at a block gives the same gradients above 
   CHECK(vit::train::lowest_trainable_block(vit::train::parameter_groups(model, last_block), 2) == 2);
   CHECK(vit::train::lowest_trainable_block(vit::train::parameter_groups(model), 2) == 0);
 }
+
+TEST_CASE("a linear probe's step on fixed features equals a full step with everything but the head frozen", "[train]") {
+  const vit::Model start = vit::train::new_model(small_config(), 15);
+  vit::train::ParameterGroupOptions probe;
+  probe.trainable_blocks = 0;
+  vit::train::TrainStepOptions options;
+  options.label_smoothing = 0.1;
+  options.clip_grad_norm = 0.5;
+  const vit::Tensor<float> images = vit::test::random_tensor({4, 3, 32, 32}, 16);
+  const std::vector<int> labels{1, 0, 4, 2};
+  vit::Model full = vit::train::with_new_head(start, 5, 17), head_only = vit::train::with_new_head(start, 5, 17);
+  vit::train::Optimizer full_optimizer(vit::train::parameter_groups(full, probe), full.parameters().numel(), {});
+  vit::train::Optimizer head_optimizer(vit::train::parameter_groups(head_only, probe), head_only.parameters().numel(), {});
+  vit::ForwardOptions features;
+  features.features = true;
+  const vit::Tensor<float> pooled = head_only.forward(images, features).features.clone();
+  for (int step = 0; step < 3; ++step) {
+    const auto a = vit::train::train_step(full, full_optimizer, images, labels, 1e-2f, options);
+    const auto b = vit::train::head_step(head_only, head_optimizer, pooled, labels, 1e-2f, options);
+    CHECK(a.loss == Approx(b.loss).epsilon(1e-6));
+    CHECK(a.gradient_norm == Approx(b.gradient_norm).epsilon(1e-5));
+  }
+  const std::vector<float> x = copy_of(full.parameters()), y = copy_of(head_only.parameters());
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::abs(x[i] - y[i])));
+  CHECK(worst < 1e-6);
+  vit::train::Optimizer everything(vit::train::parameter_groups(head_only), head_only.parameters().numel(), {});
+  VIT_REQUIRE_ERROR(vit::train::head_step(head_only, everything, pooled, labels, 1e-2f), Catch::Contains("only the head"));
+}

@@ -12,6 +12,7 @@
 #include "vit/train/cross_entropy.hpp"
 #include "vit/train/data.hpp"
 #include "vit/train/evaluate.hpp"
+#include "vit/train/head_step.hpp"
 #include "vit/train/initialization.hpp"
 #include "vit/train/lr_schedule.hpp"
 #include "vit/train/new_head.hpp"

@@ -45,6 +45,9 @@ expect_grep "$WORK/err" "last:K" "--freeze beyond the model's depth is a usage e
 expect_rc 2 "${SMALL[@]}" --batch 1000 --out "$WORK/run"
 expect_grep "$WORK/err" "larger than the training data" "a batch larger than the data is refused"
 
+expect_rc 1 --fashion-mnist --patch 1 --width 256 --depth 4 --heads 4 --batch 60000 --epochs 1 --out "$WORK/run"
+expect_grep "$WORK/err" "GB of activations" "a batch too large for the machine's memory is refused before allocating"
+
 # ---------------------------------------------------------------------------------------------------
 # A short run: log, checkpoint, loss going down.
 
@@ -74,7 +77,7 @@ cmp -s "$WORK/straight/model/model.safetensors" "$WORK/resumed/model/model.safet
 pass "a run stopped mid-epoch and resumed ends bit-identical to a straight run"
 
 # Ctrl-C: saves a resumable checkpoint and exits 130; --resume then finishes.
-(cd "$WORK" && timeout --preserve-status -s INT 3 "$TRAIN" "${SMALL[@]}" "${B64[@]}" --epochs 100000 --out "$WORK/interrupted") >"$WORK/out" 2>"$WORK/err"
+(cd "$WORK" && timeout --preserve-status -s INT 6 "$TRAIN" "${SMALL[@]}" "${B64[@]}" --epochs 100000 --out "$WORK/interrupted") >"$WORK/out" 2>"$WORK/err"
 rc=$?
 [[ $rc == 130 ]] || fail "an interrupted run exited $rc, expected 130"
 expect_grep "$WORK/err" "interrupted: saved" "Ctrl-C saves and says so"
