@@ -29,7 +29,6 @@ inline void adamw_update(float* parameters, const float* gradients, float* first
   const float step_size = float(double(lr) / bias_correction1);
   const float bias_correction2_sqrt = float(std::sqrt(bias_correction2));
   const float one_minus_beta1 = 1.f - options.beta1, one_minus_beta2 = 1.f - options.beta2;
-#pragma omp simd
   for (std::int64_t i = 0; i < count; ++i) {
     const float g = gradients[i];
     if (weight_decay != 0.f) parameters[i] *= decay;

@@ -19,7 +19,6 @@ struct SgdOptions {
 inline void sgd_update(float* parameters, const float* gradients, float* momentum_buffer, std::int64_t count,
                        float lr, float weight_decay, std::int64_t step, const SgdOptions& options) {
   const float momentum = options.momentum;
-#pragma omp simd
   for (std::int64_t i = 0; i < count; ++i) {
     float g = gradients[i];
     if (weight_decay != 0.f) g += weight_decay * parameters[i];
