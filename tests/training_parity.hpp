@@ -136,7 +136,7 @@ inline TrainingParity check_training_parity(const std::string& name, const Conte
     const Tensor<float> want = fixture.read_float("final." + group.name);
     const Tensor<double> exact = fixture.read_double("final64." + group.name);
     const float* actual = model.parameters().data() + group.offset;
-    const bool qkv_bias = group.name.size() > 13 && group.name.compare(group.name.size() - 13, 13, "attn.qkv.bias") == 0;
+    const bool qkv_bias = train::detail::ends_with(group.name, "attn.qkv.bias");
     const std::int64_t key_begin = qkv_bias ? group.count / 3 : group.count, key_end = qkv_bias ? 2 * key_begin : 0;
     double scale = 0, worst = 0, worst_exact = 0;
     for (std::int64_t i = 0; i < group.count; ++i) {

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 #include "vit/core/context.hpp"
+#include "vit/model/classification.hpp"
 #include "vit/model/vision_transformer.hpp"
 #include "vit/train/cross_entropy.hpp"
 #include "vit/train/data_loader.hpp"
@@ -21,20 +21,14 @@ struct Evaluation {
   std::int64_t images = 0;
 };
 
-// Counts how many of the batch's labels are among the k largest logits (ties resolved as a stable sort).
-// logits: [B, C].
+// Counts how many of the batch's labels are among the k largest logits (vit::top_k's order: ties go to the
+// lower index). logits: [B, C].
 inline std::int64_t top_k_hits(TensorView<const float> logits, const std::vector<int>& labels, int k) {
-  const std::int64_t batch = logits.size(0), classes = logits.size(1);
+  const std::vector<std::vector<Prediction>> top = top_k(logits, k);
   std::int64_t hits = 0;
-  std::vector<int> order(std::size_t(classes), 0);
-  for (std::int64_t b = 0; b < batch; ++b) {
-    const float* row = logits.data() + b * classes;
-    std::iota(order.begin(), order.end(), 0);
-    const int keep = int(std::min<std::int64_t>(k, classes));
-    std::partial_sort(order.begin(), order.begin() + keep, order.end(),
-                      [&](int i, int j) { return row[i] > row[j] || (row[i] == row[j] && i < j); });
-    hits += std::find(order.begin(), order.begin() + keep, labels[std::size_t(b)]) != order.begin() + keep;
-  }
+  for (std::size_t b = 0; b < top.size(); ++b)
+    hits += std::any_of(top[b].begin(), top[b].end(),
+                        [&](const Prediction& prediction) { return prediction.index == labels[b]; });
   return hits;
 }
 
