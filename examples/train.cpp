@@ -23,6 +23,12 @@
 #include <vit/vit.hpp>
 
 #include "cli_common.hpp"
+#ifdef VIT_TRAIN_PLOT  // with cairo (libcairo2-dev): OUT/curves.png after every epoch
+#include "training_plot.hpp"
+constexpr const char* kPlotNote = "";
+#else
+constexpr const char* kPlotNote = "; no curves.png: built without cairo";
+#endif
 
 namespace {
 
@@ -276,14 +282,26 @@ struct EpochRecord {
   double seconds = 0, images_per_second = 0;
 };
 
-void report_epoch(const EpochRecord& r, int epochs, const std::string& log_path) {
+// Where an epoch is reported: the log and the plot drawn from it (OUT/curves.png, titled with the run).
+struct Report {
+  std::string log_path, plot_path, title;
+};
+
+void report_epoch(const EpochRecord& r, int epochs, const Report& report) {
   std::printf("epoch %lld/%d: train loss %.4f top-1 %.2f%% | val loss %.4f top-1 %.2f%% top-5 %.2f%% | %.1f s, %.0f img/s\n",
               (long long)r.epoch, epochs, r.train_loss, 100 * r.train_top1, r.val.loss, 100 * r.val.top1,
               100 * r.val.top5, r.seconds, r.images_per_second);
   std::fflush(stdout);
-  std::ofstream(log_path, std::ios::app) << r.epoch << ',' << r.steps << ',' << r.lr << ',' << r.train_loss << ','
+  std::ofstream(report.log_path, std::ios::app) << r.epoch << ',' << r.steps << ',' << r.lr << ',' << r.train_loss << ','
                                          << r.train_top1 << ',' << r.val.loss << ',' << r.val.top1 << ','
                                          << r.val.top5 << ',' << r.seconds << ',' << r.images_per_second << '\n';
+#ifdef VIT_TRAIN_PLOT
+  try {  // a plot that cannot be drawn (a full disk) must not end the training run: say so and go on
+    training_plot::plot_log(report.log_path, report.plot_path, report.title);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warning: no plot this epoch: %s\n", e.what());
+  }
+#endif
 }
 
 // A batch whose training step cannot fit in this machine's memory is refused before anything is allocated:
@@ -317,6 +335,7 @@ int run(const Options& o) {
   const std::string model_dir = (std::filesystem::path(o.out) / "model").string();
   const std::string state_path = (std::filesystem::path(o.out) / "training_state.safetensors").string();
   const std::string log_path = (std::filesystem::path(o.out) / "log.csv").string();
+  Report report{log_path, (std::filesystem::path(o.out) / "curves.png").string(), ""};
   vit::Context context;
   context.threads = o.threads;
 
@@ -397,6 +416,11 @@ int run(const Options& o) {
               model.config().name.c_str(), (long long)model.parameters().numel(),
               (long long)vit::train::trainable_count(optimizer.groups()), (long long)data.train->size(),
               (long long)data.val->size(), classes);
+  char lr_text[32];
+  std::snprintf(lr_text, sizeof lr_text, "%g", o.lr);
+  report.title = model.config().name + ": " + std::to_string(vit::train::trainable_count(optimizer.groups())) +
+                 " trainable parameters, " + std::to_string(data.train->size()) + " training images, batch " +
+                 std::to_string(o.batch) + ", " + o.optimizer + " lr " + lr_text;
   if (o.model.empty() && !o.resume)  // a new model's starting point, so another framework can start from it too
     vit::train::save_checkpoint(model, (std::filesystem::path(o.out) / "initial").string(), checkpoint);
   // A linear probe without augmentation: the features never change, so compute them once and train the head
@@ -427,7 +451,7 @@ int run(const Options& o) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
       report_epoch({epoch + 1, optimizer.steps(), schedule.lr(optimizer.steps() - 1), loss_sum / double(seen),
                     double(correct) / double(seen), val, seconds, double(seen) / seconds},
-                   o.epochs, log_path);
+                   o.epochs, report);
       if (interrupted) {  // the probe is quick: stop at the end of the epoch, saved (not resumable on features)
         vit::train::save_checkpoint(model, model_dir, checkpoint);
         std::fprintf(stderr, "interrupted: saved %s after epoch %lld\n", model_dir.c_str(), (long long)epoch + 1);
@@ -436,7 +460,7 @@ int run(const Options& o) {
     }
     vit::train::save_checkpoint(model, model_dir, checkpoint);
     save_state(state_path, optimizer, o.epochs, 0);
-    std::printf("saved %s (log: %s)\n", model_dir.c_str(), log_path.c_str());
+    std::printf("saved %s (log: %s%s)\n", model_dir.c_str(), log_path.c_str(), kPlotNote);
     return 0;
   }
   for (std::int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
@@ -471,11 +495,11 @@ int run(const Options& o) {
     std::fprintf(stderr, "\r%*s\r", 100, "");
     report_epoch({epoch + 1, optimizer.steps(), schedule.lr(optimizer.steps() - 1), seen ? loss_sum / double(seen) : 0.0,
                   seen ? double(correct) / double(seen) : 0.0, val, epoch_seconds, double(seen) / train_seconds},
-                 o.epochs, log_path);
+                 o.epochs, report);
     vit::train::save_checkpoint(model, model_dir, checkpoint);
     save_state(state_path, optimizer, epoch + 1, 0);
   }
-  std::printf("saved %s (log: %s)\n", model_dir.c_str(), log_path.c_str());
+  std::printf("saved %s (log: %s%s)\n", model_dir.c_str(), log_path.c_str(), kPlotNote);
   return 0;
 }
 

@@ -4,9 +4,9 @@
 set -euo pipefail
 
 # zlib1g-dev reads gzip-compressed IDX files; dataset-fashion-mnist is the training data (and test data) of
-# vit/train (its tests skip without it).
-packages=(cmake make g++ libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev zlib1g-dev libcli11-dev
-          libbenchmark-dev libdnnl-dev dataset-fashion-mnist)
+# vit/train (its tests skip without it); cairo draws the train tool's plot of its curves.
+packages=(cmake make g++ pkgconf libeigen3-dev nlohmann-json3-dev catch2 libstb-dev libturbojpeg0-dev zlib1g-dev
+          libcli11-dev libbenchmark-dev libdnnl-dev dataset-fashion-mnist libcairo2-dev)
 if [ "${1:-}" = "--with-fuzzing" ]; then packages+=(clang libclang-rt-14-dev); fi
 
 # CUDA is not installed from here: the toolkit comes with the machine (/usr/local/cuda). Without nvcc the

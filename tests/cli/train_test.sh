@@ -55,6 +55,15 @@ expect_rc 0 "${SMALL[@]}" "${B64[@]}" --epochs 2 --out "$WORK/straight"
 expect_grep "$WORK/out" "^epoch 2/2: train loss" "each epoch prints its losses and accuracies"
 [[ $(wc -l <"$WORK/straight/log.csv") == 3 ]] || fail "log.csv should hold a header and 2 epochs"
 pass "log.csv holds a header and one line per epoch"
+# The plot of the curves (built with cairo, as tools/install-deps.sh sets up): a 1100x460 PNG.
+if [[ ${VIT_TRAIN_PLOT:-OFF} == ON ]]; then
+  header=$(head -c 24 "$WORK/straight/curves.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+  [[ ${header:0:16} == 89504e470d0a1a0a ]] || fail "curves.png is missing or not a PNG"
+  [[ ${header:32:16} == 0000044c000001cc ]] || fail "curves.png is not 1100x460 (IHDR ${header:32:16})"
+  pass "curves.png is drawn from the log"
+else
+  expect_grep "$WORK/out" "no curves.png: built without cairo" "a build without cairo says it writes no plot"
+fi
 for file in model/model.safetensors model/config.json training_state.safetensors; do
   [[ -s $WORK/straight/$file ]] || fail "$file was not written"
 done
