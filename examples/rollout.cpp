@@ -230,7 +230,7 @@ int run(const Options& options) {
   const vit::Preprocessing preprocessing = vit::preprocessing_for_checkpoint(options.model, config, model.naming());
   const vit::Image image = vit::load_image(options.image);
   const vit::Image crop = vit::resize_and_crop(image, preprocessing);
-  vit::Tensor<float> input = vit::Tensor<float>::uninitialized({1, 3, crop.height, crop.width});
+  vit::Tensor<float> input = vit::Tensor<float>::uninitialized({1, preprocessing.channels, crop.height, crop.width});
   vit::normalize_into(crop, preprocessing, input.data());
 
   vit::ForwardOptions forward_options;

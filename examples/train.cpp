@@ -209,8 +209,8 @@ std::pair<vit::Transform, vit::Transform> make_transforms(const Options& o, cons
   }
   const vit::Preprocessing preprocessing =
       o.model.empty() ? vit::default_preprocessing(config) : vit::preprocessing_for_checkpoint(o.model, config, model.naming());
-  vit::Transform eval = vit::eval_transform(preprocessing, channels);
-  vit::Transform train = o.no_augment ? eval : vit::random_resized_crop_transform(preprocessing, channels);
+  vit::Transform eval = vit::eval_transform(preprocessing);
+  vit::Transform train = o.no_augment ? eval : vit::random_resized_crop_transform(preprocessing);
   return {train, eval};
 }
 

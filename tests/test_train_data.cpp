@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 #include <vit/io.hpp>
+#include <vit/model/timm_config.hpp>
 #include <vit/train/data.hpp>
 
 #include "support.hpp"
@@ -728,7 +729,7 @@ TEST_CASE("train data: the evaluation transform is the checkpoint's preprocessin
   CHECK(value == Approx(76.0 / 255.0).epsilon(1e-6));
 
   vit::Transform bad = transform;
-  bad.channels = 2;
+  bad.preprocessing.channels = 2;
   VIT_REQUIRE_ERROR(bad.validate(), Catch::Contains("2 channels"));
   bad = transform;
   bad.flip_probability = 1.5;
@@ -743,6 +744,43 @@ TEST_CASE("train data: the evaluation transform is the checkpoint's preprocessin
 
 // ------------------------------------------------------------------------------------------------------
 // DataLoader
+
+TEST_CASE("train data: a 1-channel model sees a colour photo as timm loads it (mode L)",
+          "[train][data][transforms][parity]") {
+  // tools/make_train_data_fixtures.py: convert("L"), Resize(32, BICUBIC), CenterCrop(28), ToTensor, Normalize.
+  const nlohmann::json manifest = vit::detail::read_json_file(train_data("transforms.json"));
+  const auto& expected = manifest["grey_photo"];
+  const vit::Image photo = vit::load_image(vit::test::data_path("images/baseline_120x90.jpg"));
+  // From timm's config of a 1-channel model, as a checkpoint saved by train carries it.
+  vit::TimmDataConfig data;
+  data.in_chans = 1;
+  data.image_size = expected["image_size"];
+  data.crop_pct = expected["crop_pct"];
+  data.mean = {expected["mean"].get<double>()};
+  data.std = {expected["std"].get<double>()};
+  const vit::Preprocessing preprocessing = vit::preprocessing_from_timm_data(data, "test");
+  CHECK(preprocessing.channels == 1);
+  const vit::Tensor<float> ours = vit::preprocess({photo}, preprocessing);
+  REQUIRE(ours.shape() == vit::Shape{1, 1, 28, 28});
+  float worst = 0;
+  for (int y = 0; y < 28; ++y)
+    for (int x = 0; x < 28; ++x)
+      worst = std::max(worst, std::abs(ours[y * 28 + x] - expected["values"][0][y][x].get<float>()));
+  CHECK(worst <= 2e-6f);  // the float 1/255 against torchvision's division, over std 0.353
+  // The training pipeline's evaluation transform gives the same tensor.
+  const vit::Transform transform = vit::eval_transform(preprocessing);
+  CHECK(transform.output_shape() == vit::Shape{1, 28, 28});
+  vit::Tensor<float> through_transform(transform.output_shape());
+  vit::SplitMix64 unused(0);
+  transform(photo, unused, through_transform.data());
+  CHECK(std::memcmp(through_transform.data(), ours.data(), sizeof(float) * 28 * 28) == 0);
+  // Two channels (or a mean per channel of another count) are refused, naming the source.
+  data.in_chans = 2;
+  VIT_REQUIRE_ERROR(vit::preprocessing_from_timm_data(data, "test"), Catch::Contains("2-channel"));
+  data.in_chans = 1;
+  data.mean = {0.1, 0.2, 0.3};
+  VIT_REQUIRE_ERROR(vit::preprocessing_from_timm_data(data, "test"), Catch::Contains("3 values for 1 channels"));
+}
 
 TEST_CASE("train data: the loader visits every sample once per epoch, in a new order each epoch",
           "[train][data][loader]") {

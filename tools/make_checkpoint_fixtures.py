@@ -20,7 +20,8 @@ What it does
    and checks: both timm models and the HF model give the same float32 logits; vit's logits agree with
    timm's to <= 1e-5 relative (max |difference| / max |logit|); HF's id2label is the saved label list and
    the pipeline's top-1 is timm's; timm's eval transform of the image equals vit's preprocessing (RGB
-   cases: vit's image preprocessing and transformers' image processor make 3 channels only).
+   cases: transformers' image processor makes 3 channels only; vit's 1-channel preprocessing, PIL's
+   convert("L") first, is checked against torchvision by tools/make_train_data_fixtures.py).
 3. Writes tests/data/checkpoint/interop.expected.safetensors (what the C++ test compares against) and
    tests/data/checkpoint/README.md (what was measured).
 

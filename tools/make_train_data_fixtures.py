@@ -17,7 +17,12 @@ Writes tests/data/train/:
                                          - "small": ToTensor + Normalize((0.2860,), (0.3530,)) of the 28x28
                                            image, [1, 28, 28];
                                          - "transfer_window": ToTensor + Normalize(ImageNet) of the 224x224
-                                           RGB image, rows/columns [100, 108), [3, 8, 8].
+                                           RGB image, rows/columns [100, 108), [3, 8, 8];
+                                         - "grey_photo": a 1-channel model's eval input for the colour photo
+                                           tests/data/images/baseline_120x90.jpg as timm makes it: opened in
+                                           mode "L" (timm's input_img_mode for in_chans 1), Resize(32,
+                                           BICUBIC), CenterCrop(28), ToTensor, Normalize((0.2860,),
+                                           (0.3530,)), [1, 28, 28].
 
 Needs numpy, Pillow, torch and torchvision (tools/requirements.txt), and the Fashion-MNIST files.
 """
@@ -97,6 +102,13 @@ def main() -> None:
         out.save(OUT / name)
         manifest["resized_crops"].append({"file": name, "top": top, "left": left, "height": height, "width": width,
                                           "interpolation": mode, "size": 48})
+
+    # A 1-channel model on a colour photo: timm opens it in mode "L", then its eval transform (crop_pct 0.875).
+    grey_photo = Image.open(REPO / "tests" / "data" / "images" / "baseline_120x90.jpg").convert("L")
+    grey_eval = T.Compose([T.Resize(32, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(28), T.ToTensor(),
+                           T.Normalize((0.2860,), (0.3530,))])(grey_photo)
+    manifest["grey_photo"] = {"image_size": 28, "crop_pct": 0.875, "mean": 0.2860, "std": 0.3530,
+                              "values": grey_eval.numpy().astype(float).tolist()}
 
     (OUT / "transforms.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {OUT}")

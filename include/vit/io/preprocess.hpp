@@ -1,5 +1,7 @@
 // Preprocessing: decoded RGB image → resize → centre crop → [0, 1] → (x - mean) / std, as timm and
-// Hugging Face do it, so that the same picture gives the same tensor as in Python.
+// Hugging Face do it, so that the same picture gives the same tensor as in Python. A model of one input
+// channel gets the image as PIL's convert("L") makes it first (timm loads images in mode "L" for such
+// models), then the same steps.
 //
 // The 8-bit stage (resize + crop) is bit-exact with PIL (see pil_resize.hpp); crops follow the
 // framework's offset rounding: torchvision uses round((size - crop) / 2) with ties to even (Python's
@@ -43,6 +45,7 @@ struct Preprocessing {
   float rescale_factor = 1.0f / 255.0f;
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet (timm DeiT, HF DeiT)
   std::array<float, 3> stddev{0.229f, 0.224f, 0.225f};
+  int channels = 3;  // 3: RGB; 1: grey (PIL's convert("L") before resizing); then only mean[0], stddev[0] apply
 
   // Size of the image after resizing an image of the given size. Throws when a very elongated image
   // (say 1×100000) would resize to more pixels than any decoded image may have.
@@ -67,8 +70,25 @@ struct Preprocessing {
               "preprocessing: resize size must be positive");
     VIT_CHECK(!center_crop || (crop_height > 0 && crop_width > 0), "preprocessing: crop size must be positive");
     for (float value : stddev) VIT_CHECK(value != 0.0f, "preprocessing: a standard deviation is zero");
+    VIT_CHECK(channels == 1 || channels == 3, "preprocessing: ", channels, " channels (1 or 3)");
   }
 };
+
+// PIL's convert("L") of one RGB pixel: ITU-R 601-2 luma in 16-bit fixed point, rounded; exact for grey.
+inline std::uint8_t luma_like_pil(const std::uint8_t* rgb) {
+  return std::uint8_t((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
+}
+
+// The image as PIL's convert("L") makes it, kept as RGB with three equal channels: PIL resizes an "L"
+// image with the same 8-bit code per band, so every later step gives each channel the grey result.
+inline Image grey_like_pil(const Image& image) {
+  Image grey = image;
+  for (std::size_t i = 0; i < grey.pixels.size(); i += 3) {
+    const std::uint8_t luma = luma_like_pil(&grey.pixels[i]);
+    grey.pixels[i] = grey.pixels[i + 1] = grey.pixels[i + 2] = luma;
+  }
+  return grey;
+}
 
 // timm's eval transform for a model trained at `image_size`: Resize(floor(image_size / crop_pct)) + CenterCrop.
 inline Preprocessing timm_preprocessing(int image_size, double crop_pct, std::array<float, 3> mean,
@@ -99,9 +119,15 @@ inline int center_crop_offset(int size, int crop, CropRounding rounding) {
 
 }  // namespace detail
 
-// The 8-bit stage: resized and cropped RGB, bit-exact with PIL + torchvision/HF.
+// The 8-bit stage: resized and cropped RGB (grey in all three channels for a 1-channel model), bit-exact
+// with PIL + torchvision/HF.
 inline Image resize_and_crop(const Image& image, const Preprocessing& preprocessing) {
   preprocessing.validate();
+  if (preprocessing.channels == 1) {
+    Preprocessing rgb = preprocessing;
+    rgb.channels = 3;
+    return resize_and_crop(grey_like_pil(image), rgb);
+  }
   const auto [width, height] = preprocessing.resized_size(image.width, image.height);
   VIT_CHECK(width > 0 && height > 0, "preprocessing: a ", image.width, "x", image.height, " image resizes to ", width,
             "x", height);
@@ -126,16 +152,17 @@ inline Image resize_and_crop(const Image& image, const Preprocessing& preprocess
 }
 
 // RGB bytes → normalised planar floats: out[c][y][x] = (pixel · rescale_factor - mean[c]) / stddev[c].
-// out: [3, H, W] for an H × W image.
+// out: [channels, H, W] for an H × W image; one channel reads the red one (grey: all three are equal).
 inline void normalize_into(const Image& image, const Preprocessing& preprocessing, float* out) {
   const std::size_t plane = std::size_t(image.width) * std::size_t(image.height);
+  const std::size_t channels = std::size_t(preprocessing.channels);
   for (std::size_t i = 0; i < plane; ++i)
-    for (std::size_t c = 0; c < 3; ++c)
+    for (std::size_t c = 0; c < channels; ++c)
       out[c * plane + i] =
           (float(image.pixels[i * 3 + c]) * preprocessing.rescale_factor - preprocessing.mean[c]) / preprocessing.stddev[c];
 }
 
-// A batch of decoded images → [B, 3, H, W]; every image must come out at the same size (a crop, or an
+// A batch of decoded images → [B, channels, H, W]; every image must come out at the same size (a crop, or an
 // exact resize, guarantees it). Images are processed in parallel.
 inline Tensor<float> preprocess(const std::vector<Image>& images, const Preprocessing& preprocessing,
                                 const Context& context = {}) {
@@ -148,9 +175,10 @@ inline Tensor<float> preprocess(const std::vector<Image>& images, const Preproce
   for (const Image& image : ready)
     VIT_CHECK(image.height == height && image.width == width, "preprocess: images come out at different sizes (",
               width, "x", height, " and ", image.width, "x", image.height, "); use a centre crop or an exact resize");
-  Tensor<float> batch = Tensor<float>::uninitialized({std::int64_t(ready.size()), 3, height, width});
+  const std::int64_t channels = preprocessing.channels;
+  Tensor<float> batch = Tensor<float>::uninitialized({std::int64_t(ready.size()), channels, height, width});
   for (std::size_t i = 0; i < ready.size(); ++i)
-    normalize_into(ready[i], preprocessing, batch.data() + std::int64_t(i) * 3 * height * width);
+    normalize_into(ready[i], preprocessing, batch.data() + std::int64_t(i) * channels * height * width);
   return batch;
 }
 

@@ -27,6 +27,8 @@ constexpr std::array<float, 3> kHalf{0.5f, 0.5f, 0.5f};
 // crop_pct 0.9; DeiT — and any other config, including ones inferred from a checkpoint — use the
 // ImageNet mean/std and crop_pct 0.875. At 384 pixels both use crop_pct 1.0. Bicubic throughout.
 inline Preprocessing default_preprocessing(const ViTConfig& config) {
+  VIT_CHECK(config.in_channels == 3, "config '", config.name, "': there is no default preprocessing for ",
+            config.in_channels, "-channel images; their mean and std come from the data");
   const bool google_vit = config.name.rfind("vit_", 0) == 0;
   const double crop_pct = config.image_size >= 384 ? 1.0 : google_vit ? 0.9 : 0.875;
   return timm_preprocessing(config.image_size, crop_pct, google_vit ? kHalf : kImagenetMean,
@@ -46,22 +48,21 @@ inline std::optional<nlohmann::json> timm_config_beside(const std::string& path)
 
 }  // namespace detail
 
-// For a checkpoint at `weights_path` (a file or a folder) loaded as (config, naming): timm checkpoints use
-// the pretrained_cfg of the timm config.json beside them, or timm's defaults; Hugging Face checkpoints use
-// the preprocessor_config.json beside them (a TimmWrapperImageProcessor one is read as timm's), or their
-// processor's defaults when there is none.
-inline Preprocessing preprocessing_for_checkpoint(const std::string& weights_path, const ViTConfig& config,
-                                                  CheckpointNaming naming) {
+namespace detail {
+
+// preprocessing_for_checkpoint without its check of the channels.
+inline Preprocessing checkpoint_preprocessing(const std::string& weights_path, const ViTConfig& config,
+                                              CheckpointNaming naming) {
   const std::filesystem::path folder = checkpoint_folder(weights_path);
   if (naming == CheckpointNaming::Timm) {
     const std::string source = (folder / "config.json").string();
-    if (const auto json = detail::timm_config_beside(weights_path))
+    if (const auto json = timm_config_beside(weights_path))
       return preprocessing_from_timm_data(data_config_from_timm_json(*json, config, source), source);
     return default_preprocessing(config);
   }
   const std::filesystem::path json_path = folder / "preprocessor_config.json";
   if (std::filesystem::exists(json_path)) {
-    const nlohmann::json json = detail::read_json_file(json_path.string());
+    const nlohmann::json json = read_json_file(json_path.string());
     if (json.is_object() && json.value("image_processor_type", std::string()) == "TimmWrapperImageProcessor")
       return preprocessing_from_timm_data(data_config_from_timm_json(json, config, json_path.string()),
                                           json_path.string());
@@ -70,6 +71,21 @@ inline Preprocessing preprocessing_for_checkpoint(const std::string& weights_pat
   nlohmann::json defaults = {{"image_processor_type", config.distillation_token ? "DeiTImageProcessor" : "ViTImageProcessor"}};
   if (!config.distillation_token) defaults["size"] = {{"height", config.image_size}, {"width", config.image_size}};
   return preprocessing_from_hf_json(defaults, weights_path);
+}
+
+}  // namespace detail
+
+// For a checkpoint at `weights_path` (a file or a folder) loaded as (config, naming): timm checkpoints use
+// the pretrained_cfg of the timm config.json beside them, or timm's defaults; Hugging Face checkpoints use
+// the preprocessor_config.json beside them (a TimmWrapperImageProcessor one is read as timm's), or their
+// processor's defaults when there is none. Throws when that preprocessing makes another number of channels
+// than the model takes (a 1-channel model has no defaults: its mean and std come from the data).
+inline Preprocessing preprocessing_for_checkpoint(const std::string& weights_path, const ViTConfig& config,
+                                                  CheckpointNaming naming) {
+  const Preprocessing preprocessing = detail::checkpoint_preprocessing(weights_path, config, naming);
+  VIT_CHECK(preprocessing.channels == config.in_channels, weights_path, ": its preprocessing makes ",
+            preprocessing.channels, "-channel images, the model takes ", config.in_channels);
+  return preprocessing;
 }
 
 // The class names a checkpoint carries: the id2label of the Hugging Face config.json beside HF weights, or

@@ -234,26 +234,28 @@ inline TimmDataConfig data_config_from_timm_json(const nlohmann::json& json, con
 }
 
 // timm's eval transform as vit preprocessing. Throws for what vit's preprocessing cannot do (an
-// interpolation other than bicubic/bilinear, crop_mode "border", a number of channels other than 3).
+// interpolation other than bicubic/bilinear, crop_mode "border", a number of channels other than 1 or 3).
+// One channel: the image as PIL's convert("L") makes it, as timm loads images for such a model.
 inline Preprocessing preprocessing_from_timm_data(const TimmDataConfig& data, const std::string& source) {
   VIT_CHECK(data.interpolation == "bicubic" || data.interpolation == "bilinear", source, ": interpolation \"",
             data.interpolation, "\" is not supported (bicubic and bilinear are)");
   VIT_CHECK(data.crop_mode == "center" || data.crop_mode == "squash", source, ": crop_mode \"", data.crop_mode,
             "\" is not supported (center and squash are)");
-  VIT_CHECK(data.in_chans == 3, source, ": the model takes ", data.in_chans,
-            "-channel images; vit's image preprocessing makes RGB (3 channels) only");
+  VIT_CHECK(data.in_chans == 3 || data.in_chans == 1, source, ": the model takes ", data.in_chans,
+            "-channel images; vit's image preprocessing makes RGB (3 channels) or grey (1 channel)");
   VIT_CHECK(data.crop_pct > 0 && data.crop_pct <= 1 && data.image_size > 0, source, ": crop_pct ", data.crop_pct,
             " must be in (0, 1]");
   // timm's Normalize broadcasts a single value over the channels.
   const auto as_float = [&](const std::vector<double>& values, const char* what) {
-    VIT_CHECK(values.size() == 3 || values.size() == 1, source, ": ", what, " has ", values.size(),
-              " values for 3 channels");
+    VIT_CHECK(values.size() == std::size_t(data.in_chans) || values.size() == 1, source, ": ", what, " has ",
+              values.size(), " values for ", data.in_chans, " channels");
     const auto at = [&](std::size_t c) { return float(values[values.size() == 1 ? 0 : c]); };
     return std::array<float, 3>{at(0), at(1), at(2)};
   };
   const Interpolation interpolation = data.interpolation == "bilinear" ? Interpolation::Bilinear : Interpolation::Bicubic;
   Preprocessing preprocessing =
       timm_preprocessing(data.image_size, data.crop_pct, as_float(data.mean, "mean"), as_float(data.std, "std"), interpolation);
+  preprocessing.channels = data.in_chans;
   if (data.crop_mode == "squash") {  // torchvision Resize((s, s)): both sides, then the same centre crop
     preprocessing.resize = ResizeMode::Exact;
     preprocessing.resize_height = preprocessing.resize_width = preprocessing.resize_short;

@@ -10,7 +10,8 @@
 //                resized with the checkpoint's interpolation;
 //              - RandomCrop: torchvision's RandomCrop(size, padding) with zero fill, for small images;
 //   flip       a horizontal flip with probability flip_probability (torchvision's RandomHorizontalFlip);
-//   channels   3: RGB (grey sources are already replicated); 1: PIL's convert("L");
+//   channels   preprocessing.channels: 3 RGB (grey sources are already replicated); 1 PIL's convert("L")
+//              before the geometry, as timm loads images for a 1-channel model;
 //   normalise  (pixel · rescale_factor - mean) / std per channel, from `preprocessing`.
 // The random draws come from the SplitMix64 stream the loader derives from (seed, epoch, sample index),
 // in torchvision's order: the crop's draws, then the flip's.
@@ -133,23 +134,17 @@ inline void flip_horizontal(Image& image) {
   }
 }
 
-// PIL's convert("L") of one RGB pixel: ITU-R 601-2 luma in 16-bit fixed point, rounded; exact for grey.
-inline std::uint8_t luma_like_pil(const std::uint8_t* rgb) {
-  return std::uint8_t((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
-}
-
 enum class Geometry { Preprocess, RandomResizedCrop, RandomCrop };
 
 struct Transform {
   Geometry geometry = Geometry::Preprocess;
   // Preprocess: its resize and centre crop. Every geometry: its interpolation (RandomResizedCrop),
-  // rescale_factor, mean and stddev.
+  // rescale_factor, mean, stddev and channels (1: PIL's convert("L") first, as timm loads for such models).
   Preprocessing preprocessing;
   int height = 224, width = 224;                 // output size of RandomResizedCrop and RandomCrop
   RandomResizedCropOptions random_resized_crop;  // RandomResizedCrop
   int padding = 0;                               // RandomCrop: zero border added on every side first
   double flip_probability = 0.0;                 // horizontal flip after the geometry
-  int channels = 3;                              // 3: RGB; 1: PIL's convert("L")
 
   int output_height() const {
     if (geometry != Geometry::Preprocess) return height;
@@ -160,11 +155,10 @@ struct Transform {
     return preprocessing.center_crop ? preprocessing.crop_width : preprocessing.resize_width;
   }
   // [C, H, W]
-  Shape output_shape() const { return Shape{channels, output_height(), output_width()}; }
+  Shape output_shape() const { return Shape{preprocessing.channels, output_height(), output_width()}; }
 
   void validate() const {
     preprocessing.validate();
-    VIT_CHECK(channels == 1 || channels == 3, "transform: ", channels, " channels (1 or 3)");
     VIT_CHECK(flip_probability >= 0 && flip_probability <= 1, "transform: flip probability ", flip_probability,
               " outside [0, 1]");
     if (geometry == Geometry::Preprocess) {
@@ -187,30 +181,30 @@ struct Transform {
   // The 8-bit stage: geometry, then flip. Draws from `random` as torchvision's transforms do.
   Image augment(const Image& image, SplitMix64& random) const {
     Image out;
-    if (geometry == Geometry::Preprocess) {
-      out = resize_and_crop(image, preprocessing);
-    } else if (geometry == Geometry::RandomResizedCrop) {
-      const CropBox box = random_resized_crop_box(image.height, image.width, random_resized_crop, random);
-      out = resize_like_pil(crop(image, box), width, height, preprocessing.interpolation);
-    } else {
-      CropBox box = random_crop_box(image.height + 2 * padding, image.width + 2 * padding, height, width, random);
-      box.top -= padding;  // a window of the padded image is this window of the image itself
-      box.left -= padding;
-      out = crop(image, box);
-    }
+    if (geometry == Geometry::Preprocess) out = resize_and_crop(image, preprocessing);  // makes grey itself
+    else if (preprocessing.channels == 1) out = random_geometry(grey_like_pil(image), random);
+    else out = random_geometry(image, random);
     if (flip_probability > 0 && random.uniform() < flip_probability) flip_horizontal(out);
     return out;
+  }
+
+  // RandomResizedCrop or RandomCrop of `image`, drawing from `random`.
+  Image random_geometry(const Image& image, SplitMix64& random) const {
+    if (geometry == Geometry::RandomResizedCrop) {
+      const CropBox box = random_resized_crop_box(image.height, image.width, random_resized_crop, random);
+      return resize_like_pil(crop(image, box), width, height, preprocessing.interpolation);
+    }
+    CropBox box = random_crop_box(image.height + 2 * padding, image.width + 2 * padding, height, width, random);
+    box.top -= padding;  // a window of the padded image is this window of the image itself
+    box.left -= padding;
+    return crop(image, box);
   }
 
   // The float stage. image: [H, W, 3] bytes of the output size; out: [channels, H, W].
   void normalize(const Image& image, float* out) const {
     VIT_CHECK(image.height == output_height() && image.width == output_width(), "transform: a ", image.width, "x",
               image.height, " image where ", output_width(), "x", output_height(), " was expected");
-    if (channels == 3) return normalize_into(image, preprocessing, out);
-    const std::size_t plane = std::size_t(image.width) * std::size_t(image.height);
-    for (std::size_t i = 0; i < plane; ++i)
-      out[i] = (float(luma_like_pil(&image.pixels[3 * i])) * preprocessing.rescale_factor - preprocessing.mean[0]) /
-               preprocessing.stddev[0];
+    normalize_into(image, preprocessing, out);
   }
 
   // image → out: [channels, output_height(), output_width()].
@@ -218,19 +212,18 @@ struct Transform {
 };
 
 // Evaluation: the checkpoint's preprocessing (vit::preprocessing_for_checkpoint / default_preprocessing).
-inline Transform eval_transform(const Preprocessing& preprocessing, int channels = 3) {
+inline Transform eval_transform(const Preprocessing& preprocessing) {
   Transform transform;
   transform.geometry = Geometry::Preprocess;
   transform.preprocessing = preprocessing;
-  transform.channels = channels;
   transform.validate();
   return transform;
 }
 
 // Training at the checkpoint's input size (its eval output size): RandomResizedCrop with timm's defaults
 // and the checkpoint's interpolation, horizontal flip p = 0.5, the checkpoint's mean and std.
-inline Transform random_resized_crop_transform(const Preprocessing& preprocessing, int channels = 3) {
-  Transform transform = eval_transform(preprocessing, channels);
+inline Transform random_resized_crop_transform(const Preprocessing& preprocessing) {
+  Transform transform = eval_transform(preprocessing);
   transform.height = transform.output_height();
   transform.width = transform.output_width();
   transform.geometry = Geometry::RandomResizedCrop;
@@ -242,7 +235,7 @@ inline Transform random_resized_crop_transform(const Preprocessing& preprocessin
 namespace detail {
 
 inline Preprocessing exact_resize_preprocessing(int size, Interpolation interpolation, std::array<float, 3> mean,
-                                                std::array<float, 3> stddev) {
+                                                std::array<float, 3> stddev, int channels) {
   Preprocessing preprocessing;
   preprocessing.resize = ResizeMode::Exact;
   preprocessing.resize_height = preprocessing.resize_width = size;
@@ -250,6 +243,7 @@ inline Preprocessing exact_resize_preprocessing(int size, Interpolation interpol
   preprocessing.center_crop = false;
   preprocessing.mean = mean;
   preprocessing.stddev = stddev;
+  preprocessing.channels = channels;
   return preprocessing;
 }
 
@@ -261,11 +255,10 @@ inline Transform random_crop_transform(int size, int padding, std::array<float, 
                                        int channels) {
   Transform transform;
   transform.geometry = Geometry::RandomCrop;
-  transform.preprocessing = detail::exact_resize_preprocessing(size, Interpolation::Bicubic, mean, stddev);
+  transform.preprocessing = detail::exact_resize_preprocessing(size, Interpolation::Bicubic, mean, stddev, channels);
   transform.height = transform.width = size;
   transform.padding = padding;
   transform.flip_probability = 0.5;
-  transform.channels = channels;
   transform.validate();
   return transform;
 }
@@ -276,7 +269,7 @@ inline Transform random_crop_transform(int size, int padding, std::array<float, 
 // already replicated to RGB; pass the ImageNet mean and std).
 inline Transform resize_transform(int size, Interpolation interpolation, std::array<float, 3> mean,
                                   std::array<float, 3> stddev, int channels = 3, double flip_probability = 0.0) {
-  Transform transform = eval_transform(detail::exact_resize_preprocessing(size, interpolation, mean, stddev), channels);
+  Transform transform = eval_transform(detail::exact_resize_preprocessing(size, interpolation, mean, stddev, channels));
   transform.flip_probability = flip_probability;
   transform.validate();
   return transform;
