@@ -2,17 +2,20 @@
 # End-to-end tests of the train tool: usage errors, bad data, a short run on Fashion-MNIST with its log and
 # checkpoint, exact resumption, Ctrl-C, and a corrupt resume file that must not damage what was saved.
 #
-# usage: train_test.sh TRAIN
-# The runs need Fashion-MNIST (Debian's dataset-fashion-mnist, installed by tools/install-deps.sh); without
+# usage: train_test.sh TRAIN [CLASSIFY ROLLOUT]
+# With CLASSIFY and ROLLOUT, the model trained from scratch (one input channel) is then classified and
+# explained on a colour photo, as a user does next. The runs need Fashion-MNIST (Debian's dataset-fashion-mnist, installed by tools/install-deps.sh); without
 # it they print SKIPPED and only the usage and bad-data checks run.
 set -u
 
-if (( $# != 1 )); then
-  echo "usage: $0 TRAIN" >&2
+if (( $# != 1 && $# != 3 )); then
+  echo "usage: $0 TRAIN [CLASSIFY ROLLOUT]" >&2
   exit 2
 fi
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.sh"
 TRAIN=$(absolute "$1")
+CLASSIFY=${2:+$(absolute "$2")} ROLLOUT=${3:+$(absolute "$3")}
+PHOTO=$(absolute "$(dirname "${BASH_SOURCE[0]}")/../data/images/baseline_120x90.jpg")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 TOOL=$TRAIN TOOL_NAME=train
@@ -73,6 +76,21 @@ first_loss=$(sed -n 2p "$WORK/straight/log.csv" | cut -d, -f4)
 second_loss=$(sed -n 3p "$WORK/straight/log.csv" | cut -d, -f4)
 awk -v a="$first_loss" -v b="$second_loss" 'BEGIN { exit !(b < a) }' || fail "the training loss did not go down ($first_loss, $second_loss)"
 pass "the training loss goes down ($first_loss -> $second_loss)"
+
+# What was trained is used next: classify and explain a colour photo with it (one channel: the photo as PIL's
+# convert("L") makes it, as timm loads images for such a model), with the saved class names.
+if [[ -n $CLASSIFY ]]; then
+  TOOL=$CLASSIFY TOOL_NAME=classify
+  expect_rc 0 --model "$WORK/straight/model" --json --top 3 "$PHOTO"
+  grep -Eq '"label":"(T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot)"' "$WORK/out" ||
+    fail "classify on the trained model printed no Fashion-MNIST label"
+  pass "classify runs the 1-channel model trained here and names its classes"
+  TOOL=$ROLLOUT TOOL_NAME=rollout
+  expect_rc 0 --model "$WORK/straight/model" --method rollout,transformer-attribution --out "$WORK/explained.png" "$PHOTO"
+  [[ -s $WORK/explained.png ]] || fail "rollout wrote no figure"
+  pass "rollout explains the 1-channel model's prediction"
+  TOOL=$TRAIN TOOL_NAME=train
+fi
 
 # Resumption is exact, also in the middle of an epoch: stopping after 5 steps (4 per epoch) and resuming gives
 # the weights of a run that never stopped.
