@@ -3,15 +3,12 @@
 // Everything that knows about ViTs lives in the library; this file only wires it together.
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <new>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,6 +24,7 @@ using cli::kExitFailure;
 using cli::UsageError;
 
 struct Options {
+  vit::DecodeOptions decode;
   std::string model, config, arch, labels, device = "cpu", dtype = "fp32";
   int top = 5;
   int batch = 8;
@@ -70,6 +68,7 @@ void define_options(CLI::App& app, Options& options) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli::add_device_options(app, options.device, options.dtype);
+  cli::add_decode_options(app, options.decode);
   app.add_option("--batch", options.batch, "Images per forward pass")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -102,19 +101,9 @@ struct Input {
   std::string error;
 };
 
-// The extensions of the formats stb_image decodes (see vit/io/image.hpp), compared in lower case.
-bool has_image_extension(const fs::path& path) {
-  static const std::set<std::string> extensions{
-      ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tga", ".psd", ".pnm", ".ppm", ".pgm", ".hdr",
-  };
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return char(std::tolower(c)); });
-  return extensions.count(extension) > 0;
-}
-
 // Files named on the command line are taken as they are (a wrong extension is no reason to skip what the
-// user asked for); directories contribute their image files, sorted so that the output order is stable.
+// user asked for); directories contribute their image files, sorted so that the output order is stable, and
+// each entry that could not be examined (a broken link, a folder without permission) as a failed input.
 std::vector<Input> expand_inputs(const std::vector<std::string>& arguments) {
   std::vector<Input> inputs;
   for (const std::string& argument : arguments) {
@@ -123,17 +112,10 @@ std::vector<Input> expand_inputs(const std::vector<std::string>& arguments) {
       inputs.push_back({argument, {}});
       continue;
     }
-    std::vector<fs::path> found;
-    fs::recursive_directory_iterator it(argument, fs::directory_options::skip_permission_denied, error), end;
-    for (; !error && it != end; it.increment(error)) {
-      std::error_code unreadable;  // an entry that cannot be examined (a broken link) is skipped, not fatal
-      if (it->is_regular_file(unreadable) && has_image_extension(it->path())) found.push_back(it->path());
-    }
-    std::sort(found.begin(), found.end());
-    for (const fs::path& path : found) inputs.push_back({path.string(), {}});
-    if (error)
-      inputs.push_back({argument, argument + ": cannot list the directory (" + error.message() + ")"});
-    else if (found.empty())
+    const vit::ImageSearch found = vit::find_images(argument);
+    for (const std::string& path : found.images) inputs.push_back({path, {}});
+    for (const vit::SearchProblem& problem : found.problems) inputs.push_back({problem.path, problem.message});
+    if (found.images.empty() && found.problems.empty())
       inputs.push_back({argument, argument + ": no image files in the directory"});
   }
   return inputs;
@@ -267,7 +249,7 @@ std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& mod
     Entry entry{input.path, input.error, {}};
     if (entry.error.empty()) {
       try {
-        vit::Image image = vit::load_image(input.path);
+        vit::Image image = vit::load_image(input.path, options.decode);
         check_resize_size(image, preprocessing, input.path);
         owners.push_back(pending.size());
         images.push_back(std::move(image));

@@ -37,6 +37,14 @@ inline void add_device_options(CLI::App& app, std::string& device, std::string& 
       ->capture_default_str();
 }
 
+// --exif-orientation: turn photos upright as their EXIF tag says, as Hugging Face's pipeline() does; off
+// by default, as in PIL's Image.open and timm.
+inline void add_decode_options(CLI::App& app, vit::DecodeOptions& decode) {
+  app.add_flag("--exif-orientation", decode.exif_orientation,
+               "Rotate/flip each image as its EXIF orientation tag says (as Hugging Face's pipeline does; timm and "
+               "PIL's Image.open do not)");
+}
+
 // Checks --device and --dtype before anything is loaded, so that a wrong choice fails fast: asking for
 // what this build cannot do is a usage error (exit 2); a CUDA build on a machine without a usable GPU is
 // an error of the environment (vit::Error, exit 1).

@@ -25,6 +25,7 @@ using cli::UsageError;
 constexpr int kTop = 5;
 
 struct Options {
+  vit::DecodeOptions decode;
   std::string model, image, out = "rollout.png", heads, raw, labels;
   std::vector<std::string> methods = {"rollout"}, classes;
   bool vit_explain = false;
@@ -131,6 +132,7 @@ void define_options(CLI::App& app, Options& options) {
                  "Hugging Face config.json, label_names of a timm one), else class indices")
       ->type_name("FILE");
   cli::add_device_options(app, options.device, options.dtype);
+  cli::add_decode_options(app, options.decode);
   app.add_option("--threads", options.threads, "CPU threads (default: all hardware threads)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -228,7 +230,7 @@ int run(const Options& options) {
   const vit::Colormap colormap = vit::parse_colormap(options.colormap);
 
   const vit::Preprocessing preprocessing = vit::preprocessing_for_checkpoint(options.model, config, model.naming());
-  const vit::Image image = vit::load_image(options.image);
+  const vit::Image image = vit::load_image(options.image, options.decode);
   const vit::Image crop = vit::resize_and_crop(image, preprocessing);
   vit::Tensor<float> input = vit::Tensor<float>::uninitialized({1, preprocessing.channels, crop.height, crop.width});
   vit::normalize_into(crop, preprocessing, input.data());

@@ -110,7 +110,17 @@ png_header 15000 15000 >"$BAD/big.png"               # header only; a size stb w
 echo "skip me" >"$BAD/dir/notes.txt"                 # not an image extension: skipped silently
 cp "$BAD/one.png" "$BAD/dir/good.png"
 cp "$BAD/one.png" "$BAD/dir/sub/nested.png"          # found recursively
-bad_files=(missing.png empty.jpg notes.jpg huge.png big.png)
+ln -s "$BAD/dir/gone.png" "$BAD/dir/dangling.png"    # a link to nothing: reported, never skipped silently
+ln -s loop.png "$BAD/dir/loop.png"                   # a link to itself
+ln -s .. "$BAD/dir/sub/up"                           # a cycle back to dir: searched once, not an error
+bad_files=(missing.png empty.jpg notes.jpg huge.png big.png dir/dangling.png dir/loop.png)
+if (( EUID != 0 )); then                             # root reads any folder: this case needs another user
+  mkdir "$BAD/dir/locked" && cp "$BAD/one.png" "$BAD/dir/locked/hidden.png" && chmod 000 "$BAD/dir/locked"
+  trap 'chmod 700 "$BAD/dir/locked"; rm -rf "$WORK"' EXIT
+  bad_files+=(dir/locked)
+else
+  echo "SKIPPED: a folder without read permission (running as root, who can read it)"
+fi
 inputs=("$BAD/missing.png" "$BAD/one.png" "$BAD/empty.jpg" "$BAD/notes.jpg" "$BAD/huge.png" "$BAD/big.png")
 
 jpeg_source=""
@@ -152,6 +162,11 @@ expect_grep "$WORK/err" "/big\.png: image is 15000x15000 pixels, more than the l
 if (( HAVE_SHARED )); then
   expect_grep "$WORK/err" "/strip\.png: .*too elongated" "the 1x100000 strip is refused before resizing"
 fi
+expect_grep "$WORK/err" "/dir/dangling\.png: a symbolic link that cannot be followed" "a dangling link is reported"
+expect_grep "$WORK/err" "/dir/loop\.png: a symbolic link that cannot be followed" "a looping link is reported"
+if (( EUID != 0 )); then
+  expect_grep "$WORK/err" "/dir/locked: cannot list the directory" "an unreadable folder is reported"
+fi
 grep -q 'notes\.txt' "$WORK/err" "$WORK/out" && fail "dir/notes.txt was not skipped silently"
 pass "dir/notes.txt is skipped silently"
 
@@ -184,6 +199,18 @@ mixed_one=$(top1_index one.png)
 run --model "$MODEL" --top 1 --json --threads 1 "$BAD/one.png"
 [[ $rc == 0 && $(top1_index one.png) == "$mixed_one" ]] || fail "one.png alone gives another answer"
 pass "one.png gets the same top-1 ($mixed_one) alone as among bad files"
+
+# --exif-orientation turns a photo upright first (as Hugging Face's pipeline does): the result is that of
+# PIL's ImageOps.exif_transpose of the same file. Off by default: the stored pixels.
+run --model "$MODEL" --top 1 --json "$DATA/decode/exif_orientation_6.jpg"
+stored=$(sed 's/"image":"[^"]*"//' "$WORK/out")
+run --model "$MODEL" --top 1 --json --exif-orientation "$DATA/decode/exif_orientation_6.jpg"
+[[ $rc == 0 ]] || fail "--exif-orientation run exited $rc"
+upright=$(sed 's/"image":"[^"]*"//' "$WORK/out")
+run --model "$MODEL" --top 1 --json "$DATA/decode/exif_orientation_6.expected.png"
+[[ $(sed 's/"image":"[^"]*"//' "$WORK/out") == "$upright" ]] || fail "--exif-orientation differs from PIL's upright image"
+[[ $stored != "$upright" ]] || fail "--exif-orientation changed nothing on orientation 6"
+pass "--exif-orientation classifies the upright picture, and is off by default"
 
 # ---------------------------------------------------------------------------------------------------
 echo "== the real model on ../shared/images"

@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes through image decoding (libjpeg-turbo / stb_image) and the
 // preprocessing pipelines (PIL resize, crop, normalise). Only success or vit::Error are acceptable.
-// Seeds: tests/data/images (every format the decoders take).
+// EXIF orientation is applied (its parser reads the same bytes). Seeds: tests/data/images (every format the
+// decoders take) and tests/data/decode (CMYK and YCCK JPEGs, EXIF blocks in JPEG and PNG).
 #include <cstddef>
 #include <algorithm>
 #include <cstdint>
@@ -10,7 +11,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    const vit::Image image = vit::decode_image(data, size, "fuzz");
+    vit::DecodeOptions options;
+    options.exif_orientation = true;
+    const vit::Image image = vit::decode_image(data, size, "fuzz", options);
     // Keep each run fast: very large or very elongated images only exercise the decoder (the resize
     // of a 1×60000 strip is correct but slow, and the size guard itself is unit-tested).
     if (std::int64_t(image.width) * image.height > 4'000'000) return 0;
