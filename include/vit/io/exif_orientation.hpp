@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "vit/io/image_containers.hpp"
 #include "vit/io/rgb_image.hpp"
 
 namespace vit {
@@ -51,42 +52,23 @@ inline int tiff_orientation(const std::uint8_t* tiff, std::size_t size) {
 // The orientation recorded in a JPEG (first "Exif" APP1 segment before the scan) or a PNG (eXIf chunk, which
 // may come after the image data); 1 for other formats or when there is none.
 inline int exif_orientation(const std::uint8_t* data, std::size_t size) {
+  int orientation = 1;
   if (size >= 4 && data[0] == 0xff && data[1] == 0xd8) {
-    std::size_t at = 2;
-    while (at + 4 <= size && data[at] == 0xff) {
-      const std::uint8_t marker = data[at + 1];
-      if (marker == 0xff) {  // fill byte
-        ++at;
-        continue;
-      }
-      if (marker == 0xda || marker == 0xd9) break;  // start of scan / end of image: no more metadata
-      const std::size_t length = std::size_t(data[at + 2]) << 8 | data[at + 3];
-      if (length < 2 || at + 2 + length > size) break;
-      const std::uint8_t* body = data + at + 4;
-      if (marker == 0xe1 && length >= 8 && std::memcmp(body, "Exif\0\0", 6) == 0)
-        return tiff_orientation(body + 6, length - 8);
-      at += 2 + length;
-    }
-    return 1;
+    visit_jpeg_segments(data, size, [&](std::uint8_t marker, const std::uint8_t* body, std::size_t length) {
+      if (marker != 0xe1 || length < 6 || std::memcmp(body, "Exif\0\0", 6) != 0) return false;
+      orientation = tiff_orientation(body + 6, length - 6);
+      return true;
+    });
+  } else if (is_png(data, size)) {
+    visit_png_chunks(data, size, [&](const char* type, const std::uint8_t* body, std::size_t length) {
+      if (std::memcmp(type, "eXIf", 4) != 0) return false;
+      // Some writers keep the "Exif\0\0" prefix of the JPEG segment; PIL strips it.
+      const bool prefixed = length >= 6 && std::memcmp(body, "Exif\0\0", 6) == 0;
+      orientation = prefixed ? tiff_orientation(body + 6, length - 6) : tiff_orientation(body, length);
+      return true;
+    });
   }
-  static constexpr std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (size >= 8 && std::memcmp(data, png_signature, 8) == 0) {
-    std::size_t at = 8;
-    while (at + 12 <= size) {
-      const std::size_t length =
-          std::size_t(data[at]) << 24 | std::size_t(data[at + 1]) << 16 | std::size_t(data[at + 2]) << 8 | data[at + 3];
-      if (length > size - at - 12) break;
-      if (std::memcmp(data + at + 4, "eXIf", 4) == 0) {
-        const std::uint8_t* body = data + at + 8;
-        // Some writers keep the "Exif\0\0" prefix of the JPEG segment; PIL strips it.
-        if (length >= 6 && std::memcmp(body, "Exif\0\0", 6) == 0) return tiff_orientation(body + 6, length - 6);
-        return tiff_orientation(body, length);
-      }
-      if (std::memcmp(data + at + 4, "IEND", 4) == 0) break;
-      at += 12 + length;
-    }
-  }
-  return 1;
+  return orientation;
 }
 
 }  // namespace detail

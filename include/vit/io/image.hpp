@@ -32,6 +32,7 @@
 
 #include "vit/core/error.hpp"
 #include "vit/io/exif_orientation.hpp"
+#include "vit/io/image_containers.hpp"
 #include "vit/io/read_file.hpp"
 #include "vit/io/rgb_image.hpp"
 
@@ -82,18 +83,13 @@ inline void check_file_can_hold(const std::string& source, const char* format, s
 // Whether a JPEG's frame is Huffman-coded (SOF0-3, SOF5-7), as nearly all are; false for arithmetic coding
 // (SOF9-11, SOF13-15), which has no useful bound on its compression ratio.
 inline bool jpeg_is_huffman_coded(const std::uint8_t* data, std::size_t size) {
-  std::size_t at = 2;
-  while (at + 4 <= size && data[at] == 0xff) {
-    const std::uint8_t marker = data[at + 1];
-    if (marker == 0xff) {
-      ++at;
-      continue;
-    }
-    if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc) return marker < 0xc8;
-    if (marker == 0xda || marker == 0xd9) break;
-    at += 2 + (std::size_t(data[at + 2]) << 8 | data[at + 3]);
-  }
-  return true;
+  bool huffman = true;
+  visit_jpeg_segments(data, size, [&](std::uint8_t marker, const std::uint8_t*, std::size_t) {
+    const bool frame = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+    if (frame) huffman = marker < 0xc8;
+    return frame;
+  });
+  return huffman;
 }
 
 // PIL's CMYK→RGB (libImaging cmyk2rgb) on the bytes libjpeg returns for a CMYK or YCCK JPEG, which PIL
@@ -141,10 +137,7 @@ inline Image decode_jpeg(const std::uint8_t* data, std::size_t size, const std::
 // with only a generic reason. Deflate encodes at most 1032 bytes in one byte; each row is one filter byte
 // and its packed pixels.
 inline void check_png_header(const std::uint8_t* data, std::size_t size, const std::string& source) {
-  const auto big_endian = [&](std::size_t at) {
-    return std::int64_t(data[at]) << 24 | std::int64_t(data[at + 1]) << 16 | std::int64_t(data[at + 2]) << 8 | data[at + 3];
-  };
-  const std::int64_t width = big_endian(16), height = big_endian(20);
+  const std::int64_t width = read_big_endian_32(data + 16), height = read_big_endian_32(data + 20);
   check_image_size(source, width, height);
   if (size < 26) return;  // stb reports the truncated header
   const int bit_depth = data[24];
@@ -165,9 +158,8 @@ inline void check_stb_file_can_hold(const std::string& source, std::size_t size,
 inline Image decode_without_orientation(const std::uint8_t* data, std::size_t size, const std::string& source) {
   VIT_CHECK(size > 0, source, ": empty file");
   VIT_CHECK(size <= std::size_t(INT_MAX), source, ": file too large to decode (", size, " bytes)");
-  if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff) return decode_jpeg(data, size, source);
-  static constexpr std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  const bool png = size >= 24 && std::memcmp(data, png_signature, 8) == 0 && std::memcmp(data + 12, "IHDR", 4) == 0;
+  if (is_jpeg(data, size)) return decode_jpeg(data, size, source);
+  const bool png = is_png(data, size) && size >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0;
   if (png) check_png_header(data, size, source);
   const int length = int(size);
   int width = 0, height = 0, channels = 0;
