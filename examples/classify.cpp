@@ -81,54 +81,23 @@ void define_options(CLI::App& app, Options& options) {
       ->type_name("");
 }
 
-vit::Model load_model(const Options& options) {
-  if (!options.config.empty()) return vit::load_model(options.model, vit::load_hf_config(options.config));
+// The pipeline the options ask for. --arch names a preset; a typo there is a usage error, not a bad file.
+vit::PipelineOptions pipeline_options(const Options& options) {
+  vit::PipelineOptions pipeline;
+  pipeline.device = options.device == "cuda" ? vit::Device::CUDA : vit::Device::CPU;
+  pipeline.dtype = vit::parse_dtype(options.dtype);
+  pipeline.threads = options.threads;
+  pipeline.batch_size = options.batch;
+  pipeline.decode = options.decode;
+  pipeline.hf_config = options.config;
   if (!options.arch.empty()) {
-    vit::ViTConfig config;
     try {
-      config = vit::preset(options.arch);
+      pipeline.config = vit::preset(options.arch);
     } catch (const vit::Error& error) {
-      throw UsageError(std::string("--arch: ") + error.what());  // a typo in a name, not a bad file
+      throw UsageError(std::string("--arch: ") + error.what());
     }
-    return vit::load_model(options.model, config);
   }
-  return vit::load_model(options.model);  // architecture inferred, or from the config.json beside HF weights
-}
-
-// One path to classify; `error` is set when the input could not even be listed (an empty directory).
-struct Input {
-  std::string path;
-  std::string error;
-};
-
-// Files named on the command line are taken as they are (a wrong extension is no reason to skip what the
-// user asked for); directories contribute their image files, sorted so that the output order is stable, and
-// each entry that could not be examined (a broken link, a folder without permission) as a failed input.
-std::vector<Input> expand_inputs(const std::vector<std::string>& arguments) {
-  std::vector<Input> inputs;
-  for (const std::string& argument : arguments) {
-    std::error_code error;
-    if (!fs::is_directory(argument, error)) {
-      inputs.push_back({argument, {}});
-      continue;
-    }
-    const vit::ImageSearch found = vit::find_images(argument);
-    for (const std::string& path : found.images) inputs.push_back({path, {}});
-    for (const vit::SearchProblem& problem : found.problems) inputs.push_back({problem.path, problem.message});
-    if (found.images.empty() && found.problems.empty())
-      inputs.push_back({argument, argument + ": no image files in the directory"});
-  }
-  return inputs;
-}
-
-// Checked per image before batching, so that one image the preprocessing refuses (a 1×100000 strip
-// would resize to hundreds of millions of pixels) fails alone instead of taking its batch with it.
-void check_resize_size(const vit::Image& image, const vit::Preprocessing& preprocessing, const std::string& path) {
-  try {
-    (void)preprocessing.resized_size(image.width, image.height);
-  } catch (const vit::Error& error) {
-    throw vit::Error(path + ": " + error.what());
-  }
+  return pipeline;
 }
 
 // The shortest decimal that reads back as the same float, so JSON shows 0.3172 rather than 0.31720000505447388.
@@ -166,117 +135,60 @@ class Progress {
   std::string line_;
 };
 
-// One image's outcome, kept until its batch has run so that output follows input order.
-struct Entry {
-  std::string path;
-  std::string error;  // non-empty: this image failed
-  std::vector<vit::Prediction> top;
-};
-
+// Prints one result per line (or JSON object); errors also go to stderr.
 class Printer {
  public:
-  Printer(std::vector<std::string> labels, bool json, int classes)
-      : labels_(std::move(labels)), json_(json), classes_(classes) {}
+  Printer(bool json, int classes, bool named) : json_(json), classes_(classes), named_(named) {}
 
-  // Prints one entry; returns false when it was a failure.
-  bool print(const Entry& entry) const {
-    if (!entry.error.empty()) {
-      std::cerr << "classify: error: " << entry.error << "\n";
-      if (json_) std::cout << dump({{"image", entry.path}, {"error", entry.error}}) << "\n";
+  // Prints one result; returns false when it was a failure.
+  bool print(const vit::ImageClassification& result) const {
+    if (!result.ok()) {
+      std::cerr << "classify: error: " << result.error << "\n";
+      if (json_) std::cout << dump({{"image", result.path}, {"error", result.error}}) << "\n";
       return false;
     }
     if (json_) {
       nlohmann::ordered_json top = nlohmann::ordered_json::array();
-      for (const vit::Prediction& p : entry.top)
-        top.push_back({{"index", p.index},
-                       {"label", label(p.index)},
-                       {"prob", shortest(p.probability)},
-                       {"logit", shortest(p.logit)}});
-      std::cout << dump({{"image", entry.path}, {"top", top}}) << "\n";
+      for (const vit::Classification& c : result.top)
+        top.push_back({{"index", c.index}, {"label", c.label}, {"prob", shortest(c.probability)}, {"logit", shortest(c.logit)}});
+      std::cout << dump({{"image", result.path}, {"top", top}}) << "\n";
       return true;
     }
-    cli::print_top(std::cout, entry.path, entry.top, labels_, classes_);
+    cli::print_top(std::cout, result.path, result.top, classes_, named_);
     return true;
   }
 
  private:
-  std::string label(int index) const { return labels_.empty() ? std::to_string(index) : labels_[std::size_t(index)]; }
   // File names and label files need not be valid UTF-8; replace bad bytes rather than throw.
   static std::string dump(const nlohmann::ordered_json& json) {
     return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
 
-  std::vector<std::string> labels_;
   bool json_;
   int classes_;
+  bool named_;  // the checkpoint or --labels gives class names
 };
 
-// Decodes images one by one and classifies them in batches: one preprocess and one forward call per batch.
-// Returns the number of failed inputs.
-std::size_t classify_all(const std::vector<Input>& inputs, const vit::Model& model, const cli::Forward& forward,
-                         const Options& options, const vit::Context& context, const Printer& printer) {
-  const vit::Preprocessing preprocessing =
-      vit::preprocessing_for_checkpoint(options.model, model.config(), model.naming());
-  Progress progress(inputs.size(), isatty(STDERR_FILENO) && inputs.size() > std::size_t(options.batch));
-  std::vector<Entry> pending;       // everything since the last batch, failures included, in input order
-  std::vector<vit::Image> images;   // the decoded ones
-  std::vector<std::size_t> owners;  // owners[i]: the entry of images[i]
-  std::size_t done = 0, failures = 0;
-
-  const auto run_batch = [&] {
-    if (pending.empty()) return;
-    if (!images.empty()) {
-      try {
-        const vit::Tensor<float> batch = vit::preprocess(images, preprocessing, context);
-        const auto top = vit::top_k(forward(batch, {}, context).logits, options.top);
-        for (std::size_t i = 0; i < owners.size(); ++i) pending[owners[i]].top = top[i];
-      } catch (const std::exception& error) {  // e.g. out of memory: the whole batch fails, the run goes on
-        for (std::size_t owner : owners) pending[owner].error = pending[owner].path + ": " + error.what();
-      }
-    }
-    progress.clear();
-    for (const Entry& entry : pending) failures += printer.print(entry) ? 0 : 1;
-    std::cout.flush();
-    done += pending.size();
-    progress.show(done);
-    pending.clear();
-    images.clear();
-    owners.clear();
-  };
-
-  progress.show(0);
-  for (const Input& input : inputs) {
-    Entry entry{input.path, input.error, {}};
-    if (entry.error.empty()) {
-      try {
-        vit::Image image = vit::load_image(input.path, options.decode);
-        check_resize_size(image, preprocessing, input.path);
-        owners.push_back(pending.size());
-        images.push_back(std::move(image));
-      } catch (const vit::Error& error) {
-        entry.error = error.what();  // the library's message already names the file
-      } catch (const std::bad_alloc&) {
-        entry.error = input.path + ": out of memory while decoding";
-      }
-    }
-    pending.push_back(std::move(entry));
-    if (images.size() == std::size_t(options.batch)) run_batch();
-  }
-  run_batch();
-  progress.clear();
-  return failures;
-}
-
 int run(const Options& options) {
-  const vit::Context context =
-      cli::make_context(options.device, options.dtype, options.threads);  // first: a wrong --device should fail fast
-  const vit::Model model = load_model(options);
-  if (model.config().num_classes == 0)
+  cli::check_device(options.device, options.dtype);  // first: a wrong --device should fail fast
+  vit::Classifier classifier(options.model, pipeline_options(options));
+  const int classes = classifier.config().num_classes;
+  if (classes == 0)
     throw vit::Error(options.model + ": the model has no classification head, so there is nothing to classify");
-  const Printer printer(cli::load_labels(options.labels, options.config, options.model, model), options.json,
-                        model.config().num_classes);
-  const cli::Forward forward(model, options.device, options.dtype);
-  const std::size_t failures = classify_all(expand_inputs(options.inputs), model, forward, options, context, printer);
+  if (!options.labels.empty()) cli::set_labels_file(classifier, options.labels);
+
+  std::vector<vit::ImageInput> inputs = vit::expand_image_inputs(options.inputs);
+  Progress progress(inputs.size(), isatty(STDERR_FILENO) && inputs.size() > std::size_t(options.batch));
+  const Printer printer(options.json, classes, !classifier.labels().empty());
+  std::size_t done = 0, failures = 0;
+  progress.show(0);
+  classifier.classify_files(std::move(inputs), options.top, [&](const vit::ImageClassification& result) {
+    progress.clear();
+    failures += printer.print(result) ? 0 : 1;
+    std::cout.flush();
+    progress.show(++done);
+  });
+  progress.clear();
   return failures == 0 ? 0 : kExitFailure;
 }
 

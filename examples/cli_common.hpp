@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -48,9 +47,7 @@ inline void add_decode_options(CLI::App& app, vit::DecodeOptions& decode) {
 // Checks --device and --dtype before anything is loaded, so that a wrong choice fails fast: asking for
 // what this build cannot do is a usage error (exit 2); a CUDA build on a machine without a usable GPU is
 // an error of the environment (vit::Error, exit 1).
-inline vit::Context make_context(const std::string& device, const std::string& dtype, int threads) {
-  vit::Context context;
-  context.threads = threads;
+inline void check_device(const std::string& device, const std::string& dtype) {
   if (device == "cpu" && dtype != "fp32")
     throw UsageError("--dtype " + dtype + ": the CPU backend computes in fp32; use --device cuda for fp16 or bf16");
   if (device == "cuda") {
@@ -62,71 +59,31 @@ inline vit::Context make_context(const std::string& device, const std::string& d
         "nvcc is installed); use --device cpu");
 #endif
   }
-  return context;
 }
 
-// The model's forward pass on the chosen device: the CPU model itself, or a copy of its weights on the
-// GPU (--device cuda), computing in --dtype.
-class Forward {
- public:
-  Forward(const vit::Model& model, const std::string& device, const std::string& dtype) : model_(model) {
-#ifdef VIT_WITH_CUDA
-    if (device == "cuda") cuda_ = std::make_unique<vit::cuda::CudaModel>(model, vit::parse_dtype(dtype));
-#else
-    (void)device;
-    (void)dtype;
-#endif
-  }
-
-  vit::ForwardResult<float> operator()(vit::TensorView<const float> images, const vit::ForwardOptions& options,
-                                       const vit::Context& context) const {
-#ifdef VIT_WITH_CUDA
-    if (cuda_) return cuda_->forward(images, options);
-#endif
-    return model_.forward(images, options, context);
-  }
-
- private:
-  const vit::Model& model_;
-#ifdef VIT_WITH_CUDA
-  std::unique_ptr<vit::cuda::CudaModel> cuda_;  // forward() reuses its workspace: not const
-#endif
-};
-
-// Class names: `labels_file` (one per line) when given; else the id2label of `hf_config` when given; else
-// the names the checkpoint carries (the id2label of the config.json beside Hugging Face weights, the
-// label_names of timm's config.json in a checkpoint folder); else none (callers print indices). A count that
-// does not match the model's classes is a usage error.
-inline std::vector<std::string> load_labels(const std::string& labels_file, const std::string& hf_config,
-                                            const std::string& model_path, const vit::Model& model) {
-  std::vector<std::string> labels;
-  std::string source = labels_file;
-  if (!labels_file.empty()) {
-    labels = vit::load_labels(labels_file);
-  } else if (!hf_config.empty()) {
-    source = hf_config;
-    labels = vit::labels_from_hf_config(hf_config);
-  } else {
-    source = (vit::checkpoint_folder(model_path) / "config.json").string();
-    labels = vit::labels_for_checkpoint(model_path, model.naming());
-  }
-  const int classes = model.config().num_classes;
-  if (!labels.empty() && labels.size() != std::size_t(classes))
-    throw UsageError(source + " has " + std::to_string(labels.size()) + " labels but the model has " +
+// --labels FILE: class names one per line, replacing the checkpoint's own. A file that cannot be read is
+// an error (exit 1); a count that does not match the model's classes is a usage error (exit 2).
+template <class Pipeline>  // vit::Classifier or vit::Explainer
+void set_labels_file(Pipeline& pipeline, const std::string& labels_file) {
+  std::vector<std::string> labels = vit::load_labels(labels_file);
+  const int classes = pipeline.config().num_classes;
+  if (labels.size() != std::size_t(classes))
+    throw UsageError(labels_file + " has " + std::to_string(labels.size()) + " labels but the model has " +
                      std::to_string(classes) + " classes");
-  return labels;
+  pipeline.set_labels(std::move(labels), labels_file);
 }
 
 // The people-readable listing of one image: its path, then "  PP.PP%  INDEX  LABEL" per class, the index
-// padded to the digits of the largest class index so that the columns line up.
-inline void print_top(std::ostream& out, const std::string& path, const std::vector<vit::Prediction>& top,
-                      const std::vector<std::string>& labels, int classes) {
+// padded to the digits of the largest class index so that the columns line up; no label column when the
+// checkpoint has no class names (the label is then the index itself).
+inline void print_top(std::ostream& out, const std::string& path, const std::vector<vit::Classification>& top,
+                      int classes, bool named) {
   const int index_width = int(std::to_string(std::max(classes - 1, 0)).size());
   out << path << "\n";
-  for (const vit::Prediction& p : top) {
+  for (const vit::Classification& c : top) {
     char line[64];
-    std::snprintf(line, sizeof line, "  %6.2f%%  %*d", 100.0 * double(p.probability), index_width, p.index);
-    out << line << (labels.empty() ? "" : "  " + labels[std::size_t(p.index)]) << "\n";
+    std::snprintf(line, sizeof line, "  %6.2f%%  %*d", 100.0 * double(c.probability), index_width, c.index);
+    out << line << (named ? "  " + c.label : "") << "\n";
   }
 }
 

@@ -189,15 +189,6 @@ int head_columns(std::int64_t heads) {
   return int(std::ceil(std::sqrt(double(heads))));
 }
 
-// A map divided by its maximum, for drawing (rollout's and grad-rollout's maps already have maximum 1).
-vit::Tensor<float> for_display(vit::TensorView<const float> map) {
-  vit::Tensor<float> out = vit::Tensor<float>::uninitialized(map.shape());
-  float max_value = 0;
-  for (std::int64_t i = 0; i < map.numel(); ++i) max_value = std::max(max_value, map[i]);
-  for (std::int64_t i = 0; i < map.numel(); ++i) out[i] = max_value > 0 ? map[i] / max_value : 0.0f;
-  return out;
-}
-
 std::string class_name(int index, const std::vector<std::string>& labels) {
   if (labels.empty()) return std::to_string(index);
   const std::string& label = labels[std::size_t(index)];
@@ -205,13 +196,12 @@ std::string class_name(int index, const std::vector<std::string>& labels) {
 }
 
 struct Map {
-  vit::Tensor<float> values;  // [grid_h, grid_w]
-  std::string title;          // "method" or "method: class"
+  vit::ExplanationMap map;
+  std::string title;  // "method" or "method: class"
 };
 
 int run(const Options& options) {
-  const vit::Context context =
-      cli::make_context(options.device, options.dtype, options.threads);  // first: a wrong --device should fail fast
+  cli::check_device(options.device, options.dtype);  // first: a wrong --device should fail fast
   const std::vector<vit::ExplanationMethod> methods = parse_methods(options);
   const bool any_class_specific =
       std::any_of(methods.begin(), methods.end(), [](vit::ExplanationMethod m) { return vit::is_class_specific(m); });
@@ -219,40 +209,36 @@ int run(const Options& options) {
     throw UsageError(
         "--method: the class-specific methods need the backward pass, which runs on the CPU; use "
         "--device cpu");
-  const vit::Model model = vit::load_model(options.model);
-  const vit::ViTConfig& config = model.config();
+  vit::PipelineOptions pipeline;
+  pipeline.device = options.device == "cuda" ? vit::Device::CUDA : vit::Device::CPU;
+  pipeline.dtype = vit::parse_dtype(options.dtype);
+  pipeline.threads = options.threads;
+  pipeline.decode = options.decode;
+  vit::Explainer explainer(options.model, pipeline);
+  const vit::ViTConfig& config = explainer.config();
   const vit::RolloutOptions rollout = rollout_options(options, config);
-  const std::vector<std::string> labels = cli::load_labels(options.labels, "", options.model, model);
+  if (!options.labels.empty()) cli::set_labels_file(explainer, options.labels);
+  const std::vector<std::string>& labels = explainer.labels();
   if (any_class_specific && config.num_classes == 0)
     throw UsageError("--method: " + options.model +
                      " has no classification head, so there is no class score to take the gradient of");
   const std::vector<int> classes = parse_classes(options, labels, config.num_classes);
-  const vit::Colormap colormap = vit::parse_colormap(options.colormap);
+  vit::OverlayOptions overlay;
+  overlay.colormap = vit::parse_colormap(options.colormap);
+  overlay.alpha = options.alpha;
+  overlay.on_crop = options.on == "crop";
 
-  const vit::Preprocessing preprocessing = vit::preprocessing_for_checkpoint(options.model, config, model.naming());
-  const vit::Image image = vit::load_image(options.image, options.decode);
-  const vit::Image crop = vit::resize_and_crop(image, preprocessing);
-  vit::Tensor<float> input = vit::Tensor<float>::uninitialized({1, preprocessing.channels, crop.height, crop.width});
-  vit::normalize_into(crop, preprocessing, input.data());
-
-  vit::ForwardOptions forward_options;
-  forward_options.attentions = true;
-  const vit::ForwardResult<float> result =
-      cli::Forward(model, options.device, options.dtype)(input, forward_options, context);
-  if (result.logits.empty())
+  const vit::ExplainedImage image = explainer.prepare(options.image, kTop);
+  if (image.top.empty())
     std::cout << options.image << "\n  (the model has no classification head)\n";
   else
-    cli::print_top(std::cout, options.image, vit::top_k(result.logits, kTop).front(), labels, config.num_classes);
+    cli::print_top(std::cout, options.image, image.top, config.num_classes, !labels.empty());
 
-  const vit::PatchGrid grid{config.num_prefix_tokens(), crop.height / config.patch_size,
-                            crop.width / config.patch_size};
   // One map per (class, method): classes are the figure's rows, methods its columns.
   std::vector<Map> maps;
   const std::vector<int> rows = classes.empty() ? std::vector<int>{-1} : classes;
   for (int target : rows)
     for (vit::ExplanationMethod method : methods) {
-      Map map;
-      map.title = std::string(vit::explanation_method_name(method));
       vit::ExplainOptions explain;
       explain.method = method;
       explain.start_layer = options.start_layer;
@@ -261,68 +247,53 @@ int run(const Options& options) {
       explain.discard_ratio = options.discard;
       explain.vit_explain = options.vit_explain;
       if (target >= 0) explain.targets = {target};
-      vit::Tensor<float> values;
-      int explained = target;
-      if (!vit::is_class_specific(method)) {
-        // From the forward above, on whichever device ran it.
-        values = method == vit::ExplanationMethod::Rollout
-                     ? vit::attention_rollout(result.attentions, grid, rollout)
-                     : vit::raw_attention_mean(vit::layer_views(result.attentions), grid, rollout.token);
-      } else {
-        vit::Explanation explanation = vit::explain(model, input, explain, context);
-        values = std::move(explanation.maps);
-        explained = explanation.targets.front();
-      }
-      map.values = vit::Tensor<float>::uninitialized({grid.height, grid.width});
-      std::copy_n(values.data(), map.values.numel(), map.values.data());
+      Map map{explainer.explain(image, explain), std::string(vit::explanation_method_name(method))};
       if (vit::is_class_specific(method)) {
-        map.title += ": " + class_name(explained, labels);
-        std::cout << vit::explanation_method_name(method) << " explains class " << class_name(explained, labels)
+        map.title += ": " + class_name(map.map.target, labels);
+        std::cout << vit::explanation_method_name(method) << " explains class " << class_name(map.map.target, labels)
                   << "\n";
       }
       maps.push_back(std::move(map));
     }
 
-  const auto render = [&](const Map& map) {
-    const vit::Tensor<float> shown = for_display(map.values);
-    return options.on == "crop" ? vit::render_on_crop(crop, shown, colormap, options.alpha)
-                                : vit::render_on_original(image, shown, preprocessing, colormap, options.alpha);
-  };
+  const std::string where = overlay.on_crop ? "crop" : "original";
   if (maps.size() == 1) {
-    const vit::Image rendered = render(maps.front());
+    const vit::Image rendered = explainer.overlay(image, maps.front().map, overlay);
     vit::save_png(options.out, rendered);
     std::cout << "wrote " << options.out << " (" << rendered.width << "x" << rendered.height << ", "
-              << maps.front().title << " on the " << options.on << ")\n";
+              << maps.front().title << " on the " << where << ")\n";
   } else {
     std::vector<vit::Image> tiles;
     std::vector<std::string> titles;
     for (const Map& map : maps) {
-      tiles.push_back(render(map));
+      tiles.push_back(explainer.overlay(image, map.map, overlay));
       titles.push_back(map.title);
     }
     const vit::Image figure = vit::titled_grid(tiles, titles, int(methods.size()));
     vit::save_png(options.out, figure);
     std::cout << "wrote " << options.out << " (" << figure.width << "x" << figure.height << ", " << maps.size()
-              << " maps: " << methods.size() << " method(s) x " << rows.size() << " class(es), on the " << options.on
+              << " maps: " << methods.size() << " method(s) x " << rows.size() << " class(es), on the " << where
               << ")\n";
   }
+  const vit::PatchGrid& grid = image.grid;
   if (!options.heads.empty()) {
-    const vit::Tensor<float> heads = vit::raw_attention(result.attentions, grid, rollout.token);
+    const vit::Tensor<float> heads = vit::raw_attention(image.forward.attentions, grid, rollout.token);
     const vit::TensorView<const float> per_head = heads.view().slice(0);
-    const vit::Image tiles = vit::head_grid(per_head, crop, colormap, options.alpha, head_columns(per_head.size(0)));
+    const vit::Image tiles =
+        vit::head_grid(per_head, image.crop, overlay.colormap, options.alpha, head_columns(per_head.size(0)));
     vit::save_png(options.heads, tiles);
     std::cout << "wrote " << options.heads << " (" << tiles.width << "x" << tiles.height << ", last-layer attention of "
               << per_head.size(0) << " heads)\n";
   }
   if (!options.raw.empty()) {
     if (maps.size() == 1) {
-      vit::save_npy(options.raw, maps.front().values);
+      vit::save_npy(options.raw, maps.front().map.values);
       std::cout << "wrote " << options.raw << " (float32 [" << grid.height << ", " << grid.width << "])\n";
     } else {
       vit::Tensor<float> stacked =
           vit::Tensor<float>::uninitialized({std::int64_t(maps.size()), grid.height, grid.width});
       for (std::size_t i = 0; i < maps.size(); ++i)
-        std::copy_n(maps[i].values.data(), maps[i].values.numel(), stacked.data() + std::int64_t(i) * grid.patches());
+        std::copy_n(maps[i].map.values.data(), grid.patches(), stacked.data() + std::int64_t(i) * grid.patches());
       vit::save_npy(options.raw, stacked);
       std::cout << "wrote " << options.raw << " (float32 [" << maps.size() << ", " << grid.height << ", " << grid.width
                 << "])\n";

@@ -6,3 +6,4 @@
 #include "vit/io.hpp"
 #include "vit/model.hpp"
 #include "vit/nn.hpp"
+#include "vit/pipeline.hpp"

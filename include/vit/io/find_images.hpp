@@ -96,4 +96,30 @@ inline ImageSearch find_images(const std::string& directory) {
   return found;
 }
 
+// One input of a tool or pipeline that takes "image files and folders": a path, and why it cannot be read
+// (empty when it is an image file to decode).
+struct ImageInput {
+  std::string path;
+  std::string error;
+};
+
+// Files named are taken as they are (a wrong extension is no reason to skip what the user asked for);
+// directories contribute their image files, sorted, and each entry that could not be examined as a failed
+// input; a directory without images is a failed input too. Order: as given, each folder's images in place.
+inline std::vector<ImageInput> expand_image_inputs(const std::vector<std::string>& paths) {
+  std::vector<ImageInput> inputs;
+  for (const std::string& path : paths) {
+    std::error_code error;
+    if (!std::filesystem::is_directory(path, error)) {
+      inputs.push_back({path, {}});
+      continue;
+    }
+    const ImageSearch found = find_images(path);
+    for (const std::string& image : found.images) inputs.push_back({image, {}});
+    for (const SearchProblem& problem : found.problems) inputs.push_back({problem.path, problem.message});
+    if (found.images.empty() && found.problems.empty()) inputs.push_back({path, path + ": no image files in the directory"});
+  }
+  return inputs;
+}
+
 }  // namespace vit
