@@ -17,19 +17,17 @@ set(VIT_HAS_OPENMP ${OpenMP_CXX_FOUND})
 
 # oneDNN (optional) runs the CPU backend's matrix products when found: its dnnl_sgemm reaches 80-95% of
 # the fp32 FMA peak at ViT shapes where Eigen's GEMM reaches 60-70% (include/vit/cpu/gemm.hpp). Found by
-# hand rather than with Debian's dnnl-config.cmake, which requires the OpenCL development files for
-# oneDNN's GPU runtime; vit uses only the CPU sgemm. Without it Eigen does the products.
+# Findonednn.cmake (target onednn::onednn) rather than Debian's dnnl-config.cmake, which requires the
+# OpenCL development files for oneDNN's GPU runtime; vit uses only the CPU sgemm. Without it Eigen does
+# the products.
 option(VIT_WITH_ONEDNN "Use oneDNN for the CPU backend's matrix products when it is found" ON)
 set(VIT_HAS_ONEDNN OFF)
 if(VIT_WITH_ONEDNN)
-  find_path(VIT_ONEDNN_INCLUDE_DIR dnnl.h)
-  find_library(VIT_ONEDNN_LIBRARY dnnl)
-  if(VIT_ONEDNN_INCLUDE_DIR AND VIT_ONEDNN_LIBRARY)
-    set(VIT_HAS_ONEDNN ON)
-  endif()
+  find_package(onednn)
+  set(VIT_HAS_ONEDNN ${onednn_FOUND})
 endif()
 if(VIT_HAS_ONEDNN)
-  message(STATUS "vit: CPU matrix products by oneDNN (${VIT_ONEDNN_LIBRARY})")
+  message(STATUS "vit: CPU matrix products by oneDNN (${onednn_LIBRARY})")
 else()
   message(STATUS "vit: CPU matrix products by Eigen (oneDNN not found or VIT_WITH_ONEDNN=OFF)")
 endif()
