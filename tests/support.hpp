@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 #include <vit/core.hpp>
 
@@ -29,6 +30,14 @@ inline std::string data_path(const std::string& name) { return std::string(VIT_T
 inline std::string shared_path(const std::string& name) {
   const std::filesystem::path path = std::filesystem::path(VIT_SHARED_DIR) / name;
   return std::filesystem::exists(path) ? path.string() : std::string();
+}
+
+// The eight shared images and the top-1 class the shared DeiT-tiny gives each (../shared/models/README.md).
+inline const std::vector<std::pair<std::string, int>>& shared_images_top1() {
+  static const std::vector<std::pair<std::string, int>> expected = {
+      {"tench.jpg", 0}, {"magpie.jpeg", 18}, {"cheetah.jpg", 293}, {"panda.jpeg", 388},
+      {"apple.jpg", 948}, {"both.png", 243}, {"dogbird.png", 161}, {"plane.png", 404}};
+  return expected;
 }
 
 }  // namespace vit::test

@@ -46,10 +46,7 @@ TEST_CASE("real DeiT-tiny classifies the eight shared images as expected", "[mod
     WARN("SKIPPED: ../shared/models or ../shared/images is not present");
     return;
   }
-  // The expected top-1 classes listed in ../shared/models/README.md.
-  const std::vector<std::pair<std::string, int>> expected = {
-      {"tench.jpg", 0},     {"magpie.jpeg", 18}, {"cheetah.jpg", 293}, {"panda.jpeg", 388},
-      {"apple.jpg", 948},   {"both.png", 243},   {"dogbird.png", 161}, {"plane.png", 404}};
+  const auto& expected = vit::test::shared_images_top1();
   const vit::Model model = vit::load_model(weights);
   const vit::Preprocessing preprocessing =
       vit::preprocessing_for_checkpoint(weights, model.config(), model.naming());

@@ -263,5 +263,8 @@ expected_label=$(top1_label "$(basename "$image")")
 expect_rc 0 --model "$HF_MODEL" --config "$DATA/vit_hf/config.json" --json --top 1 "$image"
 [[ $(top1_label "$(basename "$image")") == "$expected_label" ]] || fail "--config gives another answer"
 pass "--config FILE gives the same top-1 ($expected_label)"
+expect_rc 0 --model "$DATA/vit_hf" --json --top 1 "$image"
+[[ $(top1_label "$(basename "$image")") == "$expected_label" ]] || fail "--model FOLDER gives another answer"
+pass "--model on the HF folder (as HF users name models) gives the same top-1 ($expected_label)"
 
 echo "all classify tests passed"

@@ -109,6 +109,21 @@ inline std::vector<int> explanation_targets(const std::vector<int>& requested, c
 
 }  // namespace detail
 
+// The maps of a class-blind method (rollout, raw attention) from a forward pass's attention, [B, H, N, N]
+// per layer → [B, grid_h, grid_w]; for callers that ran the forward pass themselves (on any device).
+inline Tensor<float> class_blind_maps(const AttentionLayers& attentions, const PatchGrid& grid,
+                                      const ExplainOptions& options) {
+  VIT_CHECK(!is_class_specific(options.method), "explain: method ", explanation_method_name(options.method),
+            " needs the gradient of a class score, not only the attention");
+  if (options.method == ExplanationMethod::RawAttention) return raw_attention_mean(attentions, grid, options.token);
+  RolloutOptions rollout;
+  rollout.fusion = options.fusion;
+  rollout.discard_ratio = options.discard_ratio;
+  rollout.start_layer = options.start_layer;
+  rollout.token = options.token;
+  return attention_rollout(attentions, grid, rollout);
+}
+
 // images: [B, C, H, W] normalised as the checkpoint expects → one map per image.
 inline Explanation explain(const Model& model, TensorView<const float> images, const ExplainOptions& options = {},
                            const Context& context = {}) {
@@ -131,17 +146,7 @@ inline Explanation explain(const Model& model, TensorView<const float> images, c
   explanation.logits = std::move(forward.logits);
 
   if (!class_specific) {
-    const AttentionLayers attentions = layer_views(forward.attentions);
-    if (options.method == ExplanationMethod::Rollout) {
-      RolloutOptions rollout;
-      rollout.fusion = options.fusion;
-      rollout.discard_ratio = options.discard_ratio;
-      rollout.start_layer = options.start_layer;
-      rollout.token = options.token;
-      explanation.maps = attention_rollout(attentions, explanation.grid, rollout);
-    } else {
-      explanation.maps = raw_attention_mean(attentions, explanation.grid, options.token);
-    }
+    explanation.maps = class_blind_maps(layer_views(forward.attentions), explanation.grid, options);
     return explanation;
   }
 

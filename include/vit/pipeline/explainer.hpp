@@ -20,11 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "vit/explain/attention_rollout.hpp"
 #include "vit/explain/colormap.hpp"
 #include "vit/explain/explain.hpp"
 #include "vit/explain/heatmap.hpp"
-#include "vit/explain/raw_attention.hpp"
 #include "vit/pipeline/classifier.hpp"
 
 namespace vit {
@@ -106,17 +104,7 @@ class Explainer {
     VIT_CHECK(config().class_token, "explain: the model has no class token, so there is no token row to explain");
     VIT_CHECK(options.start_layer >= 0 && options.start_layer < config().depth, "explain: start layer ",
               options.start_layer, " is outside [0, ", config().depth, ")");
-    const AttentionLayers attentions = layer_views(image.forward.attentions);
-    if (options.method == ExplanationMethod::Rollout) {
-      RolloutOptions rollout;
-      rollout.fusion = options.fusion;
-      rollout.discard_ratio = options.discard_ratio;
-      rollout.start_layer = options.start_layer;
-      rollout.token = options.token;
-      map.values = take_first(attention_rollout(attentions, image.grid, rollout));
-    } else {
-      map.values = take_first(raw_attention_mean(attentions, image.grid, options.token));
-    }
+    map.values = take_first(class_blind_maps(layer_views(image.forward.attentions), image.grid, options));
     return map;
   }
 
