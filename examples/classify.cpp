@@ -5,9 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
-#include <new>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -15,8 +13,6 @@
 #include <vit/vit.hpp>
 
 #include "cli_common.hpp"
-
-namespace fs = std::filesystem;
 
 namespace {
 

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -16,8 +15,6 @@
 #include <vit/vit.hpp>
 
 #include "cli_common.hpp"
-
-namespace fs = std::filesystem;
 
 namespace {
 

@@ -87,6 +87,15 @@ inline std::uint8_t blend(std::uint8_t base, std::uint8_t heat, float alpha) {
   return std::uint8_t(std::clamp(std::floor(value + 0.5f), 0.0f, 255.0f));
 }
 
+// `map` divided by its maximum, for drawing; all zeros when the maximum is not positive.
+inline Tensor<float> scaled_to_maximum(TensorView<const float> map) {
+  Tensor<float> out = Tensor<float>::uninitialized(map.shape());
+  float max_value = 0;
+  for (std::int64_t i = 0; i < map.numel(); ++i) max_value = std::max(max_value, map[i]);
+  for (std::int64_t i = 0; i < map.numel(); ++i) out[i] = max_value > 0 ? map[i] / max_value : 0.0f;
+  return out;
+}
+
 inline Image blank_image(int width, int height, std::uint8_t value = 0) {
   return Image{width, height, std::vector<std::uint8_t>(std::size_t(width) * std::size_t(height) * 3, value)};
 }
@@ -268,13 +277,8 @@ inline Image head_grid(TensorView<const float> maps, const Image& crop, Colormap
   VIT_CHECK(tile_w * columns * tile_h * rows <= kMaxImagePixels, "head_grid: a ", columns, "x", rows, " grid of ",
             crop.width, "x", crop.height, " tiles is too large");
   Image grid = detail::blank_image(int(tile_w * columns - gap), int(tile_h * rows - gap), 16);
-  Tensor<float> normalised = Tensor<float>::uninitialized({maps.size(1), maps.size(2)});
   for (int head = 0; head < heads; ++head) {
-    const TensorView<const float> map = maps.slice(head);
-    float max_value = 0;
-    for (std::int64_t i = 0; i < map.numel(); ++i) max_value = std::max(max_value, map[i]);
-    for (std::int64_t i = 0; i < map.numel(); ++i) normalised[i] = max_value > 0 ? map[i] / max_value : 0.0f;
-    Image tile = render_on_crop(crop, normalised, colormap, alpha);
+    Image tile = render_on_crop(crop, detail::scaled_to_maximum(maps.slice(head)), colormap, alpha);
     draw_label(tile, 0, 0, "head " + std::to_string(head), 2);
     const int left = int((head % columns) * tile_w), top = int((head / columns) * tile_h);
     for (int y = 0; y < tile.height; ++y)

@@ -123,9 +123,9 @@ class Classifier {
               " labels but the model has ", config().num_classes, " classes");
     labels_ = std::move(labels);
   }
+  // What its work on the CPU (preprocessing, the CPU forward and backward) runs with: options().threads.
   Context context() const {
     Context context;
-    context.device = options_.device;
     context.threads = options_.threads;
     return context;
   }
@@ -175,9 +175,13 @@ class Classifier {
   // images: [B, C, H, W] already preprocessed (one forward pass, whatever B).
   std::vector<std::vector<Classification>> classify(TensorView<const float> images, int top_k = 5) const {
     require_head();
+    return top_classes(forward(images).logits, top_k);
+  }
+  // logits [B, classes] → per row, the top_k classes with their labels.
+  std::vector<std::vector<Classification>> top_classes(TensorView<const float> logits, int top_k) const {
     VIT_CHECK(top_k > 0, "classify: top_k must be positive, got ", top_k);
     std::vector<std::vector<Classification>> results;
-    for (const std::vector<Prediction>& predictions : ::vit::top_k(forward(images).logits, top_k)) {
+    for (const std::vector<Prediction>& predictions : ::vit::top_k(logits, top_k)) {
       std::vector<Classification> top;
       for (const Prediction& p : predictions) top.push_back({p.index, label(p.index), p.probability, p.logit});
       results.push_back(std::move(top));

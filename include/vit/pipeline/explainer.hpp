@@ -79,11 +79,8 @@ class Explainer {
     ForwardOptions options;
     options.attentions = true;
     prepared.forward = classifier_.forward(prepared.input, options);
-    if (!prepared.forward.logits.empty()) {
-      VIT_CHECK(top_k > 0, "prepare: top_k must be positive, got ", top_k);
-      for (const Prediction& p : top_k_predictions(prepared.forward.logits, top_k))
-        prepared.top.push_back({p.index, classifier_.label(p.index), p.probability, p.logit});
-    }
+    if (!prepared.forward.logits.empty())
+      prepared.top = std::move(classifier_.top_classes(prepared.forward.logits, top_k).front());
     const int patch = config().patch_size;
     prepared.grid = {config().num_prefix_tokens(), prepared.crop.height / patch, prepared.crop.width / patch};
     return prepared;
@@ -96,7 +93,7 @@ class Explainer {
     ExplanationMap map;
     map.method = options.method;
     if (is_class_specific(options.method)) {
-      Explanation explanation = ::vit::explain(model(), image.input, options, cpu_context());
+      Explanation explanation = ::vit::explain(model(), image.input, options, classifier_.context());
       map.values = take_first(explanation.maps);
       map.target = explanation.targets.front();
       return map;
@@ -110,33 +107,18 @@ class Explainer {
 
   // The map, scaled to its maximum, in colour over the image (or over the crop the model saw).
   Image overlay(const ExplainedImage& image, const ExplanationMap& map, const OverlayOptions& options = {}) const {
-    const Tensor<float> shown = scaled_to_maximum(map.values);
+    const Tensor<float> shown = detail::scaled_to_maximum(map.values);
     return options.on_crop
                ? render_on_crop(image.crop, shown, options.colormap, options.alpha)
                : render_on_original(image.image, shown, classifier_.preprocessing(), options.colormap, options.alpha);
   }
 
  private:
-  static std::vector<Prediction> top_k_predictions(const Tensor<float>& logits, int k) {
-    return std::move(top_k(logits, k).front());
-  }
   // [1, grid_h, grid_w] → [grid_h, grid_w]
   static Tensor<float> take_first(const Tensor<float>& maps) {
     Tensor<float> map = Tensor<float>::uninitialized({maps.size(1), maps.size(2)});
     std::copy_n(maps.data(), map.numel(), map.data());
     return map;
-  }
-  static Tensor<float> scaled_to_maximum(const Tensor<float>& map) {
-    Tensor<float> out = Tensor<float>::uninitialized(map.shape());
-    float max_value = 0;
-    for (std::int64_t i = 0; i < map.numel(); ++i) max_value = std::max(max_value, map[i]);
-    for (std::int64_t i = 0; i < map.numel(); ++i) out[i] = max_value > 0 ? map[i] / max_value : 0.0f;
-    return out;
-  }
-  Context cpu_context() const {
-    Context context = classifier_.context();
-    context.device = Device::CPU;
-    return context;
   }
 
   Classifier classifier_;
