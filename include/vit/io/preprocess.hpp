@@ -162,24 +162,30 @@ inline void normalize_into(const Image& image, const Preprocessing& preprocessin
           (float(image.pixels[i * 3 + c]) * preprocessing.rescale_factor - preprocessing.mean[c]) / preprocessing.stddev[c];
 }
 
-// A batch of decoded images → [B, channels, H, W]; every image must come out at the same size (a crop, or an
-// exact resize, guarantees it). Images are processed in parallel.
-inline Tensor<float> preprocess(const std::vector<Image>& images, const Preprocessing& preprocessing,
-                                const Context& context = {}) {
-  VIT_CHECK(!images.empty(), "preprocess: no images");
-  std::vector<Image> ready(images.size());
-  cpu::parallel_for(context.threads, std::int64_t(images.size()), 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) ready[std::size_t(i)] = resize_and_crop(images[std::size_t(i)], preprocessing);
-  });
-  const int height = ready.front().height, width = ready.front().width;
-  for (const Image& image : ready)
+// Images already resized and cropped (resize_and_crop), all of one size → [B, channels, H, W], normalised.
+inline Tensor<float> normalize_batch(const std::vector<Image>& crops, const Preprocessing& preprocessing) {
+  VIT_CHECK(!crops.empty(), "preprocess: no images");
+  const int height = crops.front().height, width = crops.front().width;
+  for (const Image& image : crops)
     VIT_CHECK(image.height == height && image.width == width, "preprocess: images come out at different sizes (",
               width, "x", height, " and ", image.width, "x", image.height, "); use a centre crop or an exact resize");
   const std::int64_t channels = preprocessing.channels;
-  Tensor<float> batch = Tensor<float>::uninitialized({std::int64_t(ready.size()), channels, height, width});
-  for (std::size_t i = 0; i < ready.size(); ++i)
-    normalize_into(ready[i], preprocessing, batch.data() + std::int64_t(i) * channels * height * width);
+  Tensor<float> batch = Tensor<float>::uninitialized({std::int64_t(crops.size()), channels, height, width});
+  for (std::size_t i = 0; i < crops.size(); ++i)
+    normalize_into(crops[i], preprocessing, batch.data() + std::int64_t(i) * channels * height * width);
   return batch;
+}
+
+// A batch of decoded images → [B, channels, H, W]; every image must come out at the same size (a crop, or an
+// exact resize, guarantees it). Images are resized in parallel.
+inline Tensor<float> preprocess(const std::vector<Image>& images, const Preprocessing& preprocessing,
+                                const Context& context = {}) {
+  VIT_CHECK(!images.empty(), "preprocess: no images");
+  std::vector<Image> crops(images.size());
+  cpu::parallel_for(context.threads, std::int64_t(images.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) crops[std::size_t(i)] = resize_and_crop(images[std::size_t(i)], preprocessing);
+  });
+  return normalize_batch(crops, preprocessing);
 }
 
 // Hugging Face preprocessor_config.json (ViTImageProcessor, DeiTImageProcessor and alike).

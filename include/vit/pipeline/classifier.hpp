@@ -141,6 +141,15 @@ class Classifier {
     }
     return image;
   }
+  // An image file decoded, resized and cropped as the checkpoint expects (full-size pixels freed at once).
+  Image load_crop(const std::string& path) const {
+    const Image image = load_image(path);
+    try {
+      return resize_and_crop(image, preprocessing_);
+    } catch (const Error& error) {
+      throw Error(path + ": " + error.what());
+    }
+  }
   // images → [B, C, H, W], resized, cropped and normalised as the checkpoint expects.
   Tensor<float> preprocess(const std::vector<Image>& images) const { return ::vit::preprocess(images, preprocessing_, context()); }
 
@@ -206,13 +215,15 @@ class Classifier {
                       const std::function<void(const ImageClassification&)>& on_result) const {
     require_head();
     VIT_CHECK(top_k > 0, "classify: top_k must be positive, got ", top_k);
+    // Each image is resized and cropped as soon as it is decoded, so a batch holds crops, never full-size
+    // photographs: memory does not grow with their resolution or with batch_size.
     std::vector<ImageClassification> pending;  // since the last batch, failures included, in input order
-    std::vector<Image> images;                 // the decoded ones
+    std::vector<Image> images;                 // the crops of the decoded ones
     std::vector<std::size_t> owners;           // owners[i]: the entry of images[i]
     const auto run_batch = [&] {
       if (!images.empty()) {
         try {
-          std::vector<std::vector<Classification>> tops = classify(preprocess(images), top_k);
+          std::vector<std::vector<Classification>> tops = classify(normalize_batch(images, preprocessing_), top_k);
           for (std::size_t i = 0; i < owners.size(); ++i) pending[owners[i]].top = std::move(tops[i]);
         } catch (const std::exception& error) {  // e.g. out of memory: the batch fails, the run goes on
           for (std::size_t owner : owners) pending[owner].error = pending[owner].path + ": " + error.what();
@@ -227,7 +238,7 @@ class Classifier {
       ImageClassification entry{std::move(input.path), std::move(input.error), {}};
       if (entry.ok()) {
         try {
-          images.push_back(load_image(entry.path));
+          images.push_back(load_crop(entry.path));
           owners.push_back(pending.size());
         } catch (const Error& error) {
           entry.error = error.what();  // the message already names the file
