@@ -54,7 +54,11 @@ else()
 endif()
 add_library(vit::cuda ALIAS vit_cuda)
 target_include_directories(vit_cuda PRIVATE ${PROJECT_SOURCE_DIR})  # kernels/*.cuh
-target_link_libraries(vit_cuda PUBLIC vit::vit CUDA::cudart CUDA::cublas)
+# cuBLAS is not linked: vit::cuda loads it on first use (include/vit/cuda/cublas_library.cuh), so that a
+# program linking vit::cuda but running on the CPU never maps its ~600 MB. Its folder is remembered as a fallback
+# for the loader's search.
+target_link_libraries(vit_cuda PUBLIC vit::vit CUDA::cudart ${CMAKE_DL_LIBS})
+target_compile_definitions(vit_cuda PRIVATE VIT_CUBLAS_LIBRARY_DIR="${CUDAToolkit_LIBRARY_DIR}")
 target_compile_definitions(vit_cuda PUBLIC VIT_WITH_CUDA=1)
 target_compile_options(vit_cuda PRIVATE
   $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra

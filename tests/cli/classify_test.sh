@@ -85,6 +85,7 @@ expect_grep "$WORK/err" 'CPU backend computes in fp32' "--dtype bf16 on the CPU 
 expect_rc 2 --model "$HF_MODEL" --device cuda --dtype fp64 x.png
 black_png 1 1 >"$WORK/black.png"
 check_device_cuda --model "$HF_MODEL" --device cuda --dtype bf16 --top 1 "$WORK/black.png"
+check_no_cublas_on_cpu --model "$HF_MODEL" --top 1 "$WORK/black.png"
 expect_rc 1 --model "$WORK/no_such_model.safetensors" x.png
 expect_grep "$WORK/err" '^classify: error: .*no_such_model\.safetensors' "a missing model is named"
 printf 'a\nb\nc\n' >"$WORK/three_labels.txt"

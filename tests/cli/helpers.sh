@@ -55,3 +55,18 @@ check_device_cuda() {
     cuda_device=1
   fi
 }
+
+# check_no_cublas_on_cpu ARGS...: a run on the CPU (ARGS) must not load cuBLAS, even from a CUDA-enabled build
+# (vit::cuda loads it on first use; mapping it costs ~215 MB). The dynamic loader's own log (LD_DEBUG=libs)
+# lists every library it opens, dlopen'd ones included; libstdc++ being listed shows the log works.
+check_no_cublas_on_cpu() {
+  rm -f "$WORK"/ld_debug.*
+  LD_DEBUG=libs LD_DEBUG_OUTPUT="$WORK/ld_debug" "$TOOL" "$@" >/dev/null 2>&1 ||
+    fail "$TOOL_NAME $* failed on the CPU"
+  cat "$WORK"/ld_debug.* >"$WORK/ld_debug" 2>/dev/null
+  grep -q 'libstdc++' "$WORK/ld_debug" || fail "LD_DEBUG=libs logged nothing, so the check cannot see"
+  if grep -q 'libcublas' "$WORK/ld_debug"; then
+    fail "$TOOL_NAME $* on the CPU loaded cuBLAS: $(grep -m1 'libcublas' "$WORK/ld_debug")"
+  fi
+  pass "a CPU run loads no cuBLAS: $TOOL_NAME $*"
+}

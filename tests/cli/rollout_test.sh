@@ -107,6 +107,7 @@ expect_grep "$WORK/err" 'only 2 layers' "a start layer past the depth is a usage
 expect_rc 2 --model "$HF_MODEL" --dtype fp16 "$SMALL_IMAGE"
 expect_grep "$WORK/err" 'CPU backend computes in fp32' "--dtype fp16 on the CPU says why"
 check_device_cuda --model "$HF_MODEL" --device cuda --out "$WORK/cuda.png" "$SMALL_IMAGE"
+check_no_cublas_on_cpu --model "$HF_MODEL" --out "$WORK/cpu_only.png" "$SMALL_IMAGE"
 printf 'a\nb\nc\n' >"$WORK/three_labels.txt"
 expect_rc 2 --model "$HF_MODEL" --labels "$WORK/three_labels.txt" "$SMALL_IMAGE"
 expect_grep "$WORK/err" 'has 3 labels but the model has 10 classes' "a label count mismatch names both numbers"

@@ -1,4 +1,5 @@
 // The parts of the CUDA backend that need no GPU: workspace sizing, and a clear error without a device.
+#include <vit/cuda/cublas_library.cuh>
 #include <vit/model/config.hpp>
 
 #include "../fixtures.hpp"
@@ -78,4 +79,18 @@ TEST_CASE("CudaModel without a CUDA device is a clear vit::Error", "[cuda][host]
   const std::string message = "no CUDA device: " + vit::cuda::device_status();
   VIT_REQUIRE_ERROR(vit::cuda::CudaModel(model, DType::BF16), Catch::Equals(message));
   VIT_REQUIRE_ERROR(vit::cuda::describe_device(), Catch::Equals(message));
+}
+
+// vit::cuda does not link cuBLAS; it is loaded on first use (cublas_library.cuh). That load needs no GPU, so it
+// is checked everywhere: every function found, and callable (status names are pure functions of the library).
+TEST_CASE("cuBLAS is loaded on first use, with every function vit::cuda calls", "[cuda][host]") {
+  const vit::cuda::detail::CublasLibrary& cublas = vit::cuda::detail::cublas_library();
+  CHECK(cublas.create != nullptr);
+  CHECK(cublas.destroy != nullptr);
+  CHECK(cublas.set_stream != nullptr);
+  CHECK(cublas.set_math_mode != nullptr);
+  CHECK(cublas.gemm_ex != nullptr);
+  CHECK(std::string(cublas.status_name(CUBLAS_STATUS_NOT_INITIALIZED)) == "CUBLAS_STATUS_NOT_INITIALIZED");
+  CHECK(std::string(cublas.status_string(CUBLAS_STATUS_SUCCESS)).size() > 0);
+  CHECK(&vit::cuda::detail::cublas_library() == &cublas);  // loaded once
 }

@@ -2,10 +2,10 @@
 // throw vit::Error with the call as written, the error's name and text, and file:line.
 #pragma once
 
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include "vit/core/error.hpp"
+#include "vit/cuda/cublas_library.cuh"
 
 #define VIT_CUDA_CHECK(expression)                                                                                     \
   do {                                                                                                                 \
@@ -19,9 +19,9 @@
   do {                                                                                                           \
     const cublasStatus_t vit_cublas_status = (expression);                                                       \
     if (vit_cublas_status != CUBLAS_STATUS_SUCCESS)                                                              \
-      ::vit::detail::fail("cuBLAS error ", cublasGetStatusName(vit_cublas_status), " (",                         \
-                          cublasGetStatusString(vit_cublas_status), ") in ", #expression, " at ", __FILE__, ":", \
-                          __LINE__);                                                                             \
+      ::vit::detail::fail("cuBLAS error ", ::vit::cuda::detail::cublas_library().status_name(vit_cublas_status),   \
+                          " (", ::vit::cuda::detail::cublas_library().status_string(vit_cublas_status), ") in ", \
+                          #expression, " at ", __FILE__, ":", __LINE__);                                         \
   } while (false)
 
 // After a kernel launch: a bad configuration shows up here, not at the next synchronisation.

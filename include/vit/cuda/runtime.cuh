@@ -1,7 +1,12 @@
 // Definitions of include/vit/cuda/runtime.hpp (compiled once, into vit::cuda, by kernels/vit_cuda.cu).
 #pragma once
 
+#include <string>
 #include <utility>
+
+#if !defined(VIT_CUDA_EMULATION)
+#include <dlfcn.h>
+#endif
 
 #include "vit/cuda/check.cuh"
 #include "vit/cuda/runtime.hpp"
@@ -9,6 +14,57 @@
 namespace vit::cuda {
 
 namespace detail {
+
+#define VIT_CUBLAS_STRINGIFY_EXPANDED(name) VIT_CUBLAS_STRINGIFY(name)
+#define VIT_CUBLAS_STRINGIFY(name) #name
+
+#if defined(VIT_CUDA_EMULATION)
+inline CublasLibrary load_cublas() {
+  // The emulator defines the functions (tests/cuda_emu/emulator/cublas.cpp).
+  return {&cublasCreate, &cublasDestroy, &cublasSetStream, &cublasSetMathMode, &cublasGemmEx, &cublasGetStatusName,
+          &cublasGetStatusString};
+}
+#else
+// The soname this build was compiled against; VIT_CUBLAS_LIBRARY_DIR (set by cmake/cuda.cmake) is where it was
+// found, tried when the loader's own search (LD_LIBRARY_PATH, ld.so.cache) does not find it.
+inline CublasLibrary load_cublas() {
+  const std::string soname = "libcublas.so." VIT_CUBLAS_STRINGIFY_EXPANDED(CUBLAS_VER_MAJOR);
+  void* library = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::string why = library == nullptr ? dlerror() : "";
+#if defined(VIT_CUBLAS_LIBRARY_DIR)
+  if (library == nullptr) {
+    library = dlopen((std::string(VIT_CUBLAS_LIBRARY_DIR) + "/" + soname).c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) why += std::string("; ") + dlerror();
+  }
+#endif
+  VIT_CHECK(library != nullptr, "vit::cuda: cannot load cuBLAS (", soname, "), which the CUDA backend needs: ", why,
+            ". Install the CUDA toolkit's cuBLAS or put its folder on LD_LIBRARY_PATH");
+  // Never dlclose'd: the handles made from it live as long as their models, up to the program's end.
+  const auto symbol = [&](const char* name) {
+    void* address = dlsym(library, name);
+    VIT_CHECK(address != nullptr, "vit::cuda: ", soname, " has no ", name, " (a cuBLAS older than the one this build ",
+              "was compiled against?)");
+    return address;
+  };
+  CublasLibrary functions;
+#define VIT_CUBLAS_LOOK_UP(member, name) \
+  functions.member = reinterpret_cast<decltype(functions.member)>(symbol(VIT_CUBLAS_STRINGIFY_EXPANDED(name)))
+  VIT_CUBLAS_LOOK_UP(create, cublasCreate);
+  VIT_CUBLAS_LOOK_UP(destroy, cublasDestroy);
+  VIT_CUBLAS_LOOK_UP(set_stream, cublasSetStream);
+  VIT_CUBLAS_LOOK_UP(set_math_mode, cublasSetMathMode);
+  VIT_CUBLAS_LOOK_UP(gemm_ex, cublasGemmEx);
+  VIT_CUBLAS_LOOK_UP(status_name, cublasGetStatusName);
+  VIT_CUBLAS_LOOK_UP(status_string, cublasGetStatusString);
+#undef VIT_CUBLAS_LOOK_UP
+  return functions;
+}
+#endif
+
+const CublasLibrary& cublas_library() {
+  static const CublasLibrary library = load_cublas();  // a throw leaves it unset, to be tried again
+  return library;
+}
 
 inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
@@ -120,16 +176,17 @@ void synchronize(void* stream) { VIT_CUDA_CHECK(cudaStreamSynchronize(detail::as
 struct Blas::Handle {
   cublasHandle_t blas = nullptr;
   ~Handle() {
-    if (blas != nullptr) (void)cublasDestroy(blas);
+    if (blas != nullptr) (void)detail::cublas_library().destroy(blas);
   }
 };
 
 Blas::Blas(void* stream) : handle_(std::make_unique<Handle>()) {
-  VIT_CUBLAS_CHECK(cublasCreate(&handle_->blas));
-  VIT_CUBLAS_CHECK(cublasSetStream(handle_->blas, detail::as_stream(stream)));
+  const detail::CublasLibrary& cublas = detail::cublas_library();
+  VIT_CUBLAS_CHECK(cublas.create(&handle_->blas));
+  VIT_CUBLAS_CHECK(cublas.set_stream(handle_->blas, detail::as_stream(stream)));
   // Default math: tensor cores for fp16/bf16 inputs (fp32 accumulation, as CUBLAS_COMPUTE_32F requires),
   // and no TF32 for fp32 inputs (that needs CUBLAS_TF32_TENSOR_OP_MATH or CUBLAS_COMPUTE_32F_FAST_TF32).
-  VIT_CUBLAS_CHECK(cublasSetMathMode(handle_->blas, CUBLAS_DEFAULT_MATH));
+  VIT_CUBLAS_CHECK(cublas.set_math_mode(handle_->blas, CUBLAS_DEFAULT_MATH));
 }
 
 Blas::~Blas() = default;
@@ -146,7 +203,7 @@ void Blas::linear(DType dtype, const void* x, const void* w, float* y, std::int6
   const float alpha = 1.0f, beta = 0.0f;
   const int m = int(out_features), n = int(rows), k = int(in_features);
   const cudaDataType_t type = detail::cuda_type(dtype);
-  VIT_CUBLAS_CHECK(cublasGemmEx(handle_->blas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, type, k, x, type, k, &beta,
+  VIT_CUBLAS_CHECK(detail::cublas_library().gemm_ex(handle_->blas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, type, k, x, type, k, &beta,
                                 y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
