@@ -95,3 +95,40 @@ TEST_CASE("PIL parity: decoded JPEG and GIF pixels are PIL's", "[image][parity]"
   const vit::Image gif_pil = vit::load_image(vit::test::data_path("pil/gif_20x20.decoded.png"));
   CHECK(compare_pixels(gif, gif_pil).max_difference == 0);
 }
+
+// resize_and_crop computes only the window the crop keeps (resize_window_like_pil). Every pixel must equal
+// the full resize's, cropped: checked on every pass order (horizontal first, vertical first, one pass only),
+// up- and downscaling, and crops larger than the resized image (zero padding).
+TEST_CASE("resize window: equals the full resize, cropped, on every pass order and with padding", "[preprocess]") {
+  vit::Image image;
+  image.width = 97;
+  image.height = 61;
+  image.pixels.resize(std::size_t(image.width * image.height * 3));
+  std::uint32_t state = 12345;
+  for (std::uint8_t& value : image.pixels) value = std::uint8_t((state = state * 1664525u + 1013904223u) >> 24);
+  for (const auto interpolation : {vit::Interpolation::Bicubic, vit::Interpolation::Bilinear}) {
+    // (width, height): both shrink, the height much more (vertical first), only one changes, both grow.
+    for (const auto [width, height] : {std::pair{40, 30}, std::pair{90, 12}, std::pair{97, 20}, std::pair{50, 61},
+                                       std::pair{97, 80}, std::pair{130, 61}, std::pair{150, 90}}) {
+      const vit::Image full = vit::resize_like_pil(image, width, height, interpolation);
+      for (const vit::CropBox window : {vit::CropBox{0, 0, height, width}, vit::CropBox{1, 2, height - 2, width - 3},
+                                        vit::CropBox{height / 3, width / 4, height / 2, width / 2}}) {
+        INFO(width << "x" << height << " window " << window.left << "," << window.top << " " << window.width << "x"
+                    << window.height);
+        CHECK(vit::resize_window_like_pil(image, width, height, interpolation, window).pixels ==
+              vit::crop(full, window).pixels);
+      }
+    }
+  }
+  // The centre crop of the preprocessing, larger than the resized image in one direction: zero padding.
+  vit::Preprocessing preprocessing = vit::timm_preprocessing(56, 0.875, vit::kImagenetMean, vit::kImagenetStd);
+  preprocessing.resize = vit::ResizeMode::Exact;
+  preprocessing.resize_width = 70;
+  preprocessing.resize_height = 40;
+  const vit::Image padded = vit::resize_and_crop(image, preprocessing);
+  const vit::Image full = vit::resize_like_pil(image, 70, 40, preprocessing.interpolation);
+  CHECK(padded.pixels == vit::crop(full, {-8, 7, 56, 56}).pixels);
+  CHECK(padded.row(0)[0] == 0);  // a padded row
+  CHECK_THROWS_WITH(vit::resize_window_like_pil(image, 40, 30, vit::Interpolation::Bicubic, {0, 0, 31, 40}),
+                    Catch::Contains("is not inside the 40x30 output"));
+}

@@ -21,6 +21,7 @@
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
 #include "vit/cpu/parallel.hpp"
+#include "vit/io/crop.hpp"
 #include "vit/io/image.hpp"
 #include "vit/io/pil_resize.hpp"
 #include "vit/io/read_file.hpp"
@@ -131,24 +132,17 @@ inline Image resize_and_crop(const Image& image, const Preprocessing& preprocess
   const auto [width, height] = preprocessing.resized_size(image.width, image.height);
   VIT_CHECK(width > 0 && height > 0, "preprocessing: a ", image.width, "x", image.height, " image resizes to ", width,
             "x", height);
-  Image resized = resize_like_pil(image, width, height, preprocessing.interpolation);
-  if (!preprocessing.center_crop) return resized;
+  if (!preprocessing.center_crop) return resize_like_pil(image, width, height, preprocessing.interpolation);
 
-  const int top = detail::center_crop_offset(height, preprocessing.crop_height, preprocessing.crop_rounding);
-  const int left = detail::center_crop_offset(width, preprocessing.crop_width, preprocessing.crop_rounding);
-  Image cropped;
-  cropped.width = preprocessing.crop_width;
-  cropped.height = preprocessing.crop_height;
-  cropped.pixels.assign(std::size_t(cropped.width) * std::size_t(cropped.height) * 3, 0);  // zero padding
-  for (int y = 0; y < cropped.height; ++y) {
-    const int source_y = top + y;
-    if (source_y < 0 || source_y >= height) continue;
-    const int first_x = std::max(0, -left), last_x = std::min(cropped.width, width - left);
-    if (first_x >= last_x) continue;
-    std::memcpy(cropped.row(y) + first_x * 3, resized.row(source_y) + (left + first_x) * 3,
-                std::size_t(last_x - first_x) * 3);
-  }
-  return cropped;
+  // Only the part of the resize the crop keeps is computed; where the crop is larger it pads with zeros.
+  const CropBox box{detail::center_crop_offset(height, preprocessing.crop_height, preprocessing.crop_rounding),
+                    detail::center_crop_offset(width, preprocessing.crop_width, preprocessing.crop_rounding),
+                    preprocessing.crop_height, preprocessing.crop_width};
+  const int top = std::max(box.top, 0), left = std::max(box.left, 0);
+  const CropBox inside{top, left, std::min(box.top + box.height, height) - top, std::min(box.left + box.width, width) - left};
+  const Image window = resize_window_like_pil(image, width, height, preprocessing.interpolation, inside);
+  if (inside == box) return window;
+  return crop(window, {box.top - top, box.left - left, box.height, box.width});
 }
 
 // RGB bytes → normalised planar floats: out[c][y][x] = (pixel · rescale_factor - mean[c]) / stddev[c].
