@@ -26,6 +26,7 @@ struct Options {
   int batch = 8;
   int threads = vit::Context{}.threads;
   bool json = false;
+  bool no_decode_ahead = false;
   std::vector<std::string> inputs;
 };
 
@@ -72,6 +73,9 @@ void define_options(CLI::App& app, Options& options) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_flag("--json", options.json, "Print one JSON object per image and line instead of text");
+  app.add_flag("--no-decode-ahead", options.no_decode_ahead,
+               "Decode each batch only after the previous one is classified (default: the next batch is decoded "
+               "on a second thread meanwhile, which needs memory for one more batch of crops and one photograph)");
   app.add_option("IMAGE|DIR", options.inputs, "Image files, and directories searched recursively for image files")
       ->required()
       ->type_name("");
@@ -84,6 +88,7 @@ vit::PipelineOptions pipeline_options(const Options& options) {
   pipeline.dtype = vit::parse_dtype(options.dtype);
   pipeline.threads = options.threads;
   pipeline.batch_size = options.batch;
+  pipeline.decode_ahead = !options.no_decode_ahead;
   pipeline.decode = options.decode;
   pipeline.hf_config = options.config;
   if (!options.arch.empty()) {

@@ -136,6 +136,48 @@ TEST_CASE("Classifier: a bad input fails alone, in its place, with a message nam
   CHECK_THROWS_WITH(classifier.classify(folder / "broken.jpg"), Catch::Contains("broken.jpg"));
 }
 
+TEST_CASE("Classifier: decoding ahead on a second thread changes nothing; on_result's exception ends the run",
+          "[pipeline][errors]") {
+  vit::test::TempDir folder;
+  std::ofstream(folder / "broken.jpg") << "not a JPEG";
+  std::vector<std::string> paths = test_images();  // 6 good ones, a broken one after the 2nd and at the end
+  paths.insert(paths.begin() + 2, folder / "broken.jpg");
+  paths.push_back(folder / "broken.jpg");
+  for (const int batch_size : {1, 2, 4, 16}) {
+    vit::PipelineOptions options;
+    options.batch_size = batch_size;
+    options.decode_ahead = false;
+    const std::vector<vit::ImageClassification> serial =
+        vit::Classifier(vit::test::data_path("vit_hf"), options).classify_files(paths, 3);
+    options.decode_ahead = true;
+    const vit::Classifier classifier(vit::test::data_path("vit_hf"), options);
+    const std::vector<vit::ImageClassification> ahead = classifier.classify_files(paths, 3);
+    INFO("batch_size " << batch_size);
+    REQUIRE(serial.size() == paths.size());
+    REQUIRE(ahead.size() == paths.size());
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      CHECK(ahead[i].path == paths[i]);
+      CHECK(ahead[i].error == serial[i].error);
+      CHECK(ahead[i].ok() == (i != 2 && i + 1 != paths.size()));
+      REQUIRE(ahead[i].top.size() == serial[i].top.size());
+      for (std::size_t k = 0; k < ahead[i].top.size(); ++k) {
+        CHECK(ahead[i].top[k].index == serial[i].top[k].index);
+        CHECK(ahead[i].top[k].logit == serial[i].top[k].logit);  // same batches, same calls: bit for bit
+      }
+    }
+    // A callback that throws after the first result: the exception reaches the caller (after the batch
+    // being decoded meanwhile is finished), and no later result is delivered.
+    int delivered = 0;
+    CHECK_THROWS_WITH(classifier.classify_files(paths, 1,
+                                                [&](const vit::ImageClassification&) {
+                                                  ++delivered;
+                                                  throw std::runtime_error("stop here");
+                                                }),
+                      "stop here");
+    CHECK(delivered == 1);
+  }
+}
+
 TEST_CASE("Classifier: options and labels that cannot work are refused with what was wrong",
           "[pipeline][errors]") {
   const std::string checkpoint = vit::test::data_path("vit_hf");

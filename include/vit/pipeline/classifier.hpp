@@ -14,7 +14,9 @@
 // the calls are serialised (the device model reuses one workspace).
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -27,6 +29,7 @@
 #include "vit/core/dtype.hpp"
 #include "vit/core/error.hpp"
 #include "vit/core/tensor.hpp"
+#include "vit/cpu/parallel.hpp"
 #include "vit/io/find_images.hpp"
 #include "vit/io/image.hpp"
 #include "vit/io/preprocess.hpp"
@@ -46,6 +49,7 @@ struct PipelineOptions {
   DType dtype = DType::F32;     // activations on CUDA (fp32, fp16, bf16); the CPU computes in fp32
   int threads = Context{}.threads;
   int batch_size = 8;           // images per forward pass when given several
+  bool decode_ahead = true;     // classify_files: decode the next batch on a second thread during this one's forward
   DecodeOptions decode;         // e.g. EXIF orientation, as HF's pipeline() applies it
   // The architecture, when the checkpoint's own (its config.json, else its tensor shapes) is not wanted:
   std::optional<ViTConfig> config;  // e.g. vit::preset("deit_small_patch16_224")
@@ -211,48 +215,87 @@ class Classifier {
     return results;
   }
   // The same for inputs already listed (a tool that counts them first for its progress bar).
+  // With decode_ahead (the default) the next batch is decoded on a second thread while the model computes
+  // this one; the results are the same either way.
   void classify_files(std::vector<ImageInput> inputs, int top_k,
                       const std::function<void(const ImageClassification&)>& on_result) const {
     require_head();
     VIT_CHECK(top_k > 0, "classify: top_k must be positive, got ", top_k);
-    // Each image is resized and cropped as soon as it is decoded, so a batch holds crops, never full-size
-    // photographs: memory does not grow with their resolution or with batch_size.
-    std::vector<ImageClassification> pending;  // since the last batch, failures included, in input order
-    std::vector<Image> images;                 // the crops of the decoded ones
-    std::vector<std::size_t> owners;           // owners[i]: the entry of images[i]
-    const auto run_batch = [&] {
-      if (!images.empty()) {
-        try {
-          std::vector<std::vector<Classification>> tops = classify(normalize_batch(images, preprocessing_), top_k);
-          for (std::size_t i = 0; i < owners.size(); ++i) pending[owners[i]].top = std::move(tops[i]);
-        } catch (const std::exception& error) {  // e.g. out of memory: the batch fails, the run goes on
-          for (std::size_t owner : owners) pending[owner].error = pending[owner].path + ": " + error.what();
-        }
-      }
-      for (const ImageClassification& result : pending) on_result(result);
-      pending.clear();
-      images.clear();
-      owners.clear();
-    };
-    for (ImageInput& input : inputs) {
-      ImageClassification entry{std::move(input.path), std::move(input.error), {}};
-      if (entry.ok()) {
-        try {
-          images.push_back(load_crop(entry.path));
-          owners.push_back(pending.size());
-        } catch (const Error& error) {
-          entry.error = error.what();  // the message already names the file
-        } catch (const std::bad_alloc&) {
-          entry.error = entry.path + ": out of memory while decoding";
-        }
-      }
-      pending.push_back(std::move(entry));
-      if (images.size() == std::size_t(options_.batch_size)) run_batch();
+    std::size_t next_input = 0;  // touched only by the one gather_batch running at a time
+    const auto gather = [&] { return gather_batch(inputs, next_input); };
+    std::future<FileBatch> next;  // a pending one is waited for by its destructor, also when on_result throws
+    FileBatch batch = gather();
+    while (!batch.entries.empty()) {
+      if (options_.decode_ahead && next_input < inputs.size()) next = std::async(std::launch::async, gather);
+      classify_batch(batch, top_k);
+      for (const ImageClassification& result : batch.entries) on_result(result);
+      batch = next.valid() ? next.get() : gather();  // get() rethrows what the decoding thread threw
     }
-    run_batch();
   }
 
  private:
+  // The entries of one step of classify_files, failures included, in input order, and the crops of those
+  // that decoded (owners[i]: the entry of crops[i]).
+  struct FileBatch {
+    std::vector<ImageClassification> entries;
+    std::vector<Image> crops;
+    std::vector<std::size_t> owners;
+  };
+  // Decodes inputs from `next` on until batch_size of them decoded (or the inputs end), options().threads
+  // images at a time. Each image is resized and cropped as soon as it is decoded, so a batch holds crops,
+  // never full-size photographs: memory does not grow with their resolution or with batch_size.
+  FileBatch gather_batch(std::vector<ImageInput>& inputs, std::size_t& next) const {
+    FileBatch batch;
+    while (next < inputs.size() && batch.crops.size() < std::size_t(options_.batch_size)) {
+      // As many inputs as crops are missing (failures make the next round); the batches end where a
+      // one-by-one decoder's would.
+      const std::size_t first = next;
+      const std::size_t count = std::min(inputs.size() - next, std::size_t(options_.batch_size) - batch.crops.size());
+      next += count;
+      std::vector<Image> crops(count);
+      std::vector<std::string> errors(count);
+      std::atomic<std::size_t> cursor{0};  // images of varied sizes: each thread takes the next one
+      cpu::parallel_for(options_.threads, std::int64_t(count), 1, [&](std::int64_t, std::int64_t) {
+        for (std::size_t i; (i = cursor++) < count;) {
+          const ImageInput& input = inputs[first + i];
+          if (!input.error.empty()) continue;
+          try {
+            crops[i] = load_crop(input.path);
+          } catch (const Error& error) {
+            errors[i] = error.what();  // the message already names the file
+          } catch (const std::bad_alloc&) {
+            errors[i] = input.path + ": out of memory while decoding";
+          } catch (const std::exception& error) {
+            errors[i] = input.path + ": " + error.what();
+          }
+        }
+      });
+      for (std::size_t i = 0; i < count; ++i) {
+        ImageInput& input = inputs[first + i];
+        ImageClassification entry{std::move(input.path), std::move(input.error), {}};
+        if (entry.ok() && errors[i].empty()) {
+          batch.crops.push_back(std::move(crops[i]));
+          batch.owners.push_back(batch.entries.size());
+        } else if (entry.ok()) {
+          entry.error = std::move(errors[i]);
+        }
+        batch.entries.push_back(std::move(entry));
+      }
+    }
+    return batch;
+  }
+  // One forward pass over the batch's crops; if it fails (e.g. out of memory) its images fail, the run goes on.
+  void classify_batch(FileBatch& batch, int top_k) const {
+    if (batch.crops.empty()) return;
+    try {
+      std::vector<std::vector<Classification>> tops = classify(normalize_batch(batch.crops, preprocessing_), top_k);
+      for (std::size_t i = 0; i < batch.owners.size(); ++i) batch.entries[batch.owners[i]].top = std::move(tops[i]);
+    } catch (const std::exception& error) {
+      for (std::size_t owner : batch.owners)
+        batch.entries[owner].error = batch.entries[owner].path + ": " + error.what();
+    }
+  }
+
   // A model without a head (features only) still loads, for vit::Explainer's class-blind maps.
   void require_head() const {
     VIT_CHECK(config().num_classes > 0, checkpoint_, ": the model has no classification head, so there is nothing to classify");
