@@ -108,7 +108,7 @@ TEST_CASE("resize window: equals the full resize, cropped, on every pass order a
   for (std::uint8_t& value : image.pixels) value = std::uint8_t((state = state * 1664525u + 1013904223u) >> 24);
   for (const auto interpolation : {vit::Interpolation::Bicubic, vit::Interpolation::Bilinear}) {
     // (width, height): both shrink, the height much more (vertical first), only one changes, both grow.
-    for (const auto [width, height] : {std::pair{40, 30}, std::pair{90, 12}, std::pair{97, 20}, std::pair{50, 61},
+    for (const auto& [width, height] : {std::pair{40, 30}, std::pair{90, 12}, std::pair{97, 20}, std::pair{50, 61},
                                        std::pair{97, 80}, std::pair{130, 61}, std::pair{150, 90}}) {
       const vit::Image full = vit::resize_like_pil(image, width, height, interpolation);
       for (const vit::CropBox window : {vit::CropBox{0, 0, height, width}, vit::CropBox{1, 2, height - 2, width - 3},
