@@ -56,6 +56,13 @@ TEST_CASE("images: corrupt and hostile inputs give a clear error naming the file
   VIT_REQUIRE_ERROR(decode(png_header(60000, 60000)), Catch::Contains("60000x60000") && Catch::Contains("limit"));
   // Sides whose product overflows 64 bits (found by fuzz_image under UBSan) are refused the same way.
   VIT_REQUIRE_ERROR(decode(png_header(3217014719u, 3217014719u)), Catch::Contains("3217014719x3217014719") && Catch::Contains("limit"));
+  // A JPEG with a fill byte before its start-of-image marker (FF FF D8 FF ...), or FF D8 not followed by a
+  // marker: PIL refuses both; stb_image would decode them with its own JPEG decoder, whose Debian build
+  // aborted the process on a corrupt one (found by fuzz_image). Refused before stb sees them.
+  std::vector<std::uint8_t> jpeg = vit::detail::read_file(vit::test::data_path("images/baseline_120x90.jpg"));
+  jpeg.insert(jpeg.begin(), 0xff);
+  VIT_REQUIRE_ERROR(decode(jpeg), Catch::Contains("test.png") && Catch::Contains("not the FF D8 FF"));
+  VIT_REQUIRE_ERROR(decode({0xff, 0xd8, 0x00, 0x01}), Catch::Contains("not the FF D8 FF"));
   VIT_REQUIRE_ERROR(vit::load_image("/nonexistent/cat.jpg"), Catch::Contains("/nonexistent/cat.jpg") && Catch::Contains("cannot open"));
   VIT_REQUIRE_ERROR(vit::load_image(VIT_TEST_DATA_DIR), Catch::Contains(VIT_TEST_DATA_DIR));
 }

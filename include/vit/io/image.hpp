@@ -159,6 +159,8 @@ inline Image decode_without_orientation(const std::uint8_t* data, std::size_t si
   VIT_CHECK(size > 0, source, ": empty file");
   VIT_CHECK(size <= std::size_t(INT_MAX), source, ": file too large to decode (", size, " bytes)");
   if (is_jpeg(data, size)) return decode_jpeg(data, size, source);
+  VIT_CHECK(!stb_would_read_as_jpeg(data, size), source,
+            ": not a readable image (a JPEG start-of-image marker, but not the FF D8 FF that starts a JPEG file)");
   const bool png = is_png(data, size) && size >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0;
   if (png) check_png_header(data, size, source);
   const int length = int(size);

@@ -17,6 +17,16 @@ inline bool is_jpeg(const std::uint8_t* data, std::size_t size) {
   return size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff;
 }
 
+// What stb_image would take for a JPEG start of image: 0xFF, any fill bytes 0xFF, then 0xD8 — wider than
+// is_jpeg (PIL's test). Such data is never handed to stb: its JPEG decoder is not the one vit matches
+// (libjpeg-turbo is), and Debian's build asserts (aborts the process) on some corrupt Huffman streams.
+inline bool stb_would_read_as_jpeg(const std::uint8_t* data, std::size_t size) {
+  if (size < 2 || data[0] != 0xff) return false;
+  std::size_t i = 1;
+  while (i < size && data[i] == 0xff) ++i;
+  return i < size && data[i] == 0xd8;
+}
+
 inline bool is_png(const std::uint8_t* data, std::size_t size) {
   static constexpr std::uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   return size >= 8 && std::memcmp(data, signature, 8) == 0;
