@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <thread>
+#include <vector>
 
 #include <vit/cpu/attention.hpp>
 #include <vit/cpu/bicubic_resize.hpp>
@@ -23,7 +25,7 @@ namespace tolerance = vit::test::tolerance;
 
 TEST_CASE("cpu::linear matches the reference", "[ops][linear]") {
   const auto [rows, in, out] = GENERATE(table<std::int64_t, std::int64_t, std::int64_t>(
-      {{197, 192, 576}, {394, 768, 3072}, {50, 3072, 768}, {1, 7, 5}, {129, 33, 17}, {3, 1, 1}}));
+      {{197, 192, 576}, {394, 768, 3072}, {50, 3072, 768}, {1, 7, 5}, {129, 33, 17}, {3, 1, 1}, {4, 0, 3}}));
   const int threads = GENERATE(1, 2);
   INFO("rows " << rows << ", in " << in << ", out " << out << ", threads " << threads);
   const auto x = random_tensor({rows, in}, 1);
@@ -47,9 +49,51 @@ TEST_CASE("cpu::linear matches the reference", "[ops][linear]") {
   vit::cpu::linear(context, x, weight, {}, y);
   VIT_REQUIRE_CLOSE(y, vit::cpu::reference::linear(x, weight, {}), tolerance::kLinear);
 
-  // GELU fused into the output pass: the reference GELU of the reference product.
+  // GELU: the reference GELU of the reference product.
   vit::cpu::linear(context, x, weight, bias, y, vit::Output::Overwrite, vit::cpu::Activation::Gelu);
   VIT_REQUIRE_CLOSE(y, vit::cpu::reference::gelu(expected), tolerance::kLinear + tolerance::kGelu);
+
+  // GELU with its input kept (what training's backward pass needs): the same output, x · Wᵀ + b beside it.
+  vit::Tensor<float> pre_activation({rows, out});
+  vit::cpu::linear(context, x, weight, bias, y, vit::Output::Overwrite, vit::cpu::Activation::Gelu, pre_activation);
+  VIT_REQUIRE_CLOSE(pre_activation, expected, tolerance::kLinear);
+  VIT_REQUIRE_CLOSE(y, vit::cpu::reference::gelu(expected), tolerance::kLinear + tolerance::kGelu);
+}
+
+// The oneDNN path keeps one primitive per shape for the whole process and runs it from whichever thread
+// calls: threads running the same shape at once, and calls from inside an OpenMP parallel region (where
+// oneDNN runs on the calling thread), must each get their own product.
+TEST_CASE("cpu::linear called from several threads at once", "[ops][linear]") {
+  constexpr int kCallers = 4;
+  const std::int64_t rows = 197, in = 192, out = 576;
+  const auto weight = random_tensor({out, in}, 2, 1.0f / std::sqrt(float(in)));
+  const auto bias = random_tensor({out}, 3);
+  std::vector<vit::Tensor<float>> inputs, outputs, expected;
+  for (int caller = 0; caller < kCallers; ++caller) {
+    inputs.push_back(random_tensor({rows, in}, std::uint32_t(10 + caller)));
+    outputs.emplace_back(vit::Shape{rows, out});
+    expected.push_back(vit::cpu::reference::gelu(vit::cpu::reference::linear(inputs.back(), weight, bias)));
+  }
+  vit::Context context;
+  context.threads = 2;
+  const auto call = [&](int caller) {
+    for (int repeat = 0; repeat < 20; ++repeat)
+      vit::cpu::linear(context, inputs[std::size_t(caller)], weight, bias, outputs[std::size_t(caller)],
+                       vit::Output::Overwrite, vit::cpu::Activation::Gelu);
+  };
+  SECTION("std::threads") {
+    std::vector<std::thread> callers;
+    for (int caller = 0; caller < kCallers; ++caller) callers.emplace_back(call, caller);
+    for (std::thread& caller : callers) caller.join();
+  }
+  SECTION("inside an OpenMP parallel region") {
+    vit::cpu::parallel_for(kCallers, kCallers, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t caller = begin; caller < end; ++caller) call(int(caller));
+    });
+  }
+  for (int caller = 0; caller < kCallers; ++caller)
+    VIT_REQUIRE_CLOSE(outputs[std::size_t(caller)], expected[std::size_t(caller)],
+                      tolerance::kLinear + tolerance::kGelu);
 }
 
 TEST_CASE("cpu::linear refuses an activation on an accumulated output", "[ops][linear]") {
@@ -72,7 +116,8 @@ TEST_CASE("cpu::layer_norm matches the reference", "[ops][layer_norm]") {
   vit::Context context;
   vit::cpu::layer_norm(context, x, weight, bias, eps, y);
   // dim 1: variance 0, output = bias exactly; in general, tolerance scales with |weight| ~ 1.
-  VIT_REQUIRE_CLOSE(y, vit::cpu::reference::layer_norm(x, weight, bias, eps), tolerance::kLayerNorm * (1 + offset / 10));
+  VIT_REQUIRE_CLOSE(y, vit::cpu::reference::layer_norm(x, weight, bias, eps),
+                    tolerance::kLayerNorm * (1 + offset / 10));
 }
 
 TEST_CASE("cpu GELU is the exact erf GELU", "[ops][gelu]") {
@@ -109,8 +154,9 @@ TEST_CASE("cpu::attention matches the reference, with and without probabilities"
 }
 
 TEST_CASE("patch unfold + linear equals the direct convolution", "[ops][patch_embedding]") {
-  const auto [batch, channels, height, width, patch] = GENERATE(table<std::int64_t, std::int64_t, std::int64_t, std::int64_t, int>(
-      {{2, 3, 32, 32, 8}, {1, 3, 48, 40, 8}, {1, 1, 16, 16, 16}, {3, 2, 4, 12, 4}}));
+  const auto [batch, channels, height, width, patch] =
+      GENERATE(table<std::int64_t, std::int64_t, std::int64_t, std::int64_t, int>(
+          {{2, 3, 32, 32, 8}, {1, 3, 48, 40, 8}, {1, 1, 16, 16, 16}, {3, 2, 4, 12, 4}}));
   const std::int64_t dim = 24, grid = (height / patch) * (width / patch), row = channels * patch * patch;
   const auto images = random_tensor({batch, channels, height, width}, 9);
   const auto weight = random_tensor({dim, channels, patch, patch}, 10, 1.0f / std::sqrt(float(row)));
@@ -128,7 +174,8 @@ TEST_CASE("bicubic resize: same size is the identity, weights sum to one", "[ops
   for (bool antialias : {false, true}) {
     VIT_REQUIRE_CLOSE(vit::cpu::bicubic_resize(grid, 5, 6, antialias), grid, 1e-6);
     for (auto [in, out] : {std::pair{14, 24}, std::pair{24, 14}, std::pair{4, 1}, std::pair{1, 5}}) {
-      const auto weights = antialias ? vit::cpu::bicubic_antialias_weights(in, out) : vit::cpu::bicubic_weights(in, out);
+      const auto weights =
+          antialias ? vit::cpu::bicubic_antialias_weights(in, out) : vit::cpu::bicubic_weights(in, out);
       for (const auto& taps : weights.weights) {
         double sum = 0;
         for (float w : taps) sum += w;

@@ -1,6 +1,6 @@
 // Exact GELU on the CPU, in place: x · Φ(x) = 0.5 · x · (1 + erf(x / √2)) (PyTorch's default,
-// approximate='none'; timm and HF ViTs use it). Applied by cpu::linear (Activation::Gelu) to each thread's
-// slice of fc1's output, so it has no parallel pass of its own. Its backward, gelu_backward, multiplies
+// approximate='none'; timm and HF ViTs use it). Applied by cpu::linear (Activation::Gelu) to fc1's output row by
+// row, so it has no parallel pass of its own. Its backward, gelu_backward, multiplies
 // an incoming gradient by GELU'(x) = Φ(x) + x · φ(x).
 #pragma once
 

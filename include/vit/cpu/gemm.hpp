@@ -1,4 +1,6 @@
-// Single-threaded fp32 GEMM on row-major blocks: the CPU backend's only matrix product.
+// Single-threaded fp32 GEMM on row-major blocks: the CPU backend's matrix product on slices (attention,
+// the backward pass, and linear layers without oneDNN; with it a linear's forward is one matmul primitive,
+// onednn_matmul.hpp).
 //
 //   C[M, N] = alpha · op(A) · op(B)  (+ C with Output::Accumulate),
 //   op(A) = A[M, K] or A[K, M]ᵀ (the backward pass's weight gradients),  op(B) = B[K, N] or B[N, K]ᵀ

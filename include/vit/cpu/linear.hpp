@@ -1,11 +1,14 @@
 // Linear layer on the CPU: y = act(x · Wᵀ + b), or y += x · Wᵀ + b (a fused residual add).
 //
-// One single-threaded GEMM per thread (detail::gemm), on a slice of the output: a chunk of rows when
-// there are more rows than output features (large batches), otherwise a chunk of output features, so
-// that at batch 1 each thread packs and streams only its part of the weight matrix rather than all of it.
-// The bias is written into the slice first and the GEMM accumulates onto it (one pass over y instead of
-// a zeroing pass and a bias pass); GELU, when asked for, runs on the slice while it is still in cache,
-// instead of a separate pass over the whole activation.
+// With oneDNN (VIT_WITH_ONEDNN) the whole product is one matmul primitive (detail::onednn_linear): oneDNN
+// splits it over Context::threads, packs each block of W once for all threads, and adds the bias and the
+// residual in the pass that stores y; GELU follows in a pass of its own, vit's gelu_span rather than oneDNN's
+// GELU post-op, so that the forward with and without the training's pre-activation output (and so the plain
+// and the cached forward of the model) give the same bits. Without oneDNN, one single-threaded Eigen GEMM per
+// thread (detail::gemm) on a slice of the output: a chunk of rows when there are more rows than output
+// features (large batches), otherwise a chunk of output features, so that at batch 1 each thread streams only
+// its part of the weight matrix; the bias is written into the slice first and the GEMM accumulates onto it,
+// and GELU runs on the slice while it is still in cache.
 #pragma once
 
 #include "vit/core/context.hpp"
@@ -14,6 +17,7 @@
 #include "vit/cpu/eigen.hpp"
 #include "vit/cpu/gelu.hpp"
 #include "vit/cpu/gemm.hpp"
+#include "vit/cpu/onednn_matmul.hpp"
 #include "vit/cpu/parallel.hpp"
 
 namespace vit::cpu {
@@ -24,7 +28,7 @@ enum class Activation { None, Gelu };
 // x: [M, K], weight: [N, K] (PyTorch layout), bias: [N] or empty, y: [M, N].
 // Output::Accumulate adds to y instead of overwriting it; Activation::Gelu needs Output::Overwrite.
 // pre_activation: [M, N] or empty; with an activation it receives x · Wᵀ + b before the activation (what
-// the backward pass of the activation needs), copied from the slice while it is in cache.
+// the backward pass of the activation needs), copied from each row while it is in cache.
 inline void linear(const Context& context, TensorView<const float> x, TensorView<const float> weight,
                    TensorView<const float> bias, TensorView<float> y, Output output = Output::Overwrite,
                    Activation activation = Activation::None, TensorView<float> pre_activation = {}) {
@@ -34,6 +38,29 @@ inline void linear(const Context& context, TensorView<const float> x, TensorView
             "cpu::linear: a pre-activation output needs an activation");
   const std::int64_t rows = x.size(0), in = x.size(1), out = weight.size(0);
   const float* b = bias.empty() ? nullptr : bias.data();
+  const bool gelu = activation == Activation::Gelu;
+  // GELU on y[row_begin:row_end, column_begin:column_end], which holds x · Wᵀ + b: each row is copied to
+  // pre_activation (when asked for) and then replaced by its GELU, while it is in cache.
+  const auto keep_and_apply_gelu = [&](std::int64_t row_begin, std::int64_t row_end, std::int64_t column_begin,
+                                       std::int64_t column_end) {
+    for (std::int64_t row = row_begin; row < row_end; ++row) {
+      const std::int64_t offset = row * out + column_begin;
+      if (!pre_activation.empty())
+        std::copy_n(y.data() + offset, column_end - column_begin, pre_activation.data() + offset);
+      detail::gelu_span(y.data() + offset, column_end - column_begin);
+    }
+  };
+  if (rows == 0 || out == 0) return;
+#if defined(VIT_WITH_ONEDNN)
+  if (in > 0) {
+    detail::onednn_linear(context.threads, x.data(), weight.data(), b, y.data(), rows, in, out,
+                          output == Output::Accumulate);
+    if (gelu)
+      parallel_for(context.threads, rows, 16,
+                   [&](std::int64_t begin, std::int64_t end) { keep_and_apply_gelu(begin, end, 0, out); });
+    return;
+  }
+#endif
   // y[row_begin:row_end, column_begin:column_end] from the matching rows of x and of the weight.
   const auto part = [&](std::int64_t row_begin, std::int64_t row_end, std::int64_t column_begin,
                         std::int64_t column_end) {
@@ -55,12 +82,7 @@ inline void linear(const Context& context, TensorView<const float> x, TensorView
     detail::gemm({x.data() + row_begin * in, part_rows, in, in},
                  {weight.data() + column_begin * in, part_columns, in, in}, detail::BLayout::NByK, 1.0f,
                  {y_part, part_rows, part_columns, out}, gemm_output);
-    if (activation == Activation::Gelu)
-      for (std::int64_t row = 0; row < part_rows; ++row) {
-        if (!pre_activation.empty())
-          std::copy_n(y_part + row * out, part_columns, pre_activation.data() + (row_begin + row) * out + column_begin);
-        detail::gelu_span(y_part + row * out, part_columns);
-      }
+    if (gelu) keep_and_apply_gelu(row_begin, row_end, column_begin, column_end);
   };
   if (rows >= out)
     parallel_for(context.threads, rows, 16, [&](std::int64_t begin, std::int64_t end) { part(begin, end, 0, out); });
