@@ -13,7 +13,8 @@ import sys
 
 SPEED_MODELS = ["deit_tiny_patch16_224", "vit_base_patch16_224"]  # the models the targets name
 TARGET_BATCHES = [1, 8]
-TARGET_VS_TORCH, TARGET_VS_ORT, TARGET_GEMM_PERCENT = 1.5, 1.0, 60.0
+# The CPU speed issue II targets (fp32, 2 threads, batch 1 and 8); the first CPU issue asked 1.5x / 1.0x / 60%.
+TARGET_VS_TORCH, TARGET_VS_ORT, TARGET_GEMM_PERCENT = 1.25, 1.1, 80.0
 
 
 def medians(path):

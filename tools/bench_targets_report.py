@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench/run_targets.sh's rounds into a table: for each model and batch, vit's and each peer's median
 ms/image in every round, the round's ratio (their time / ours), and the median ratio over the rounds,
-checked against the issue's targets (>= 1.5x PyTorch, >= 1.0x ONNX Runtime).
+checked against the issue's targets (bench_report.TARGET_VS_TORCH and TARGET_VS_ORT).
 
     python3 tools/bench_targets_report.py RESULTS_DIR > RESULTS_DIR/targets.md
 """
@@ -29,7 +29,8 @@ def main():
     ours = [vit_round(path) for path in rounds]
     theirs = [json.load(open(path.replace("targets_vit_", "targets_peers_"))) for path in rounds]
     print(f"Targets run: {len(rounds)} alternating rounds (vit, then the peers), {meta['threads']} threads, "
-          f"{meta['date']}, commit {meta['commit']}, load before {meta['load_before'][0]:.2f}.\n")
+          f"{meta['date']}, commit {meta['commit']}, load before {meta['load_before'][0]:.2f}; "
+          f"{meta['cpu']}, ISA {', '.join(meta.get('isa', [])) or 'not recorded'}.\n")
     print("| model | batch | peer | vit ms/image per round | peer ms/image per round | ratio per round | median ratio | target |")
     print("|---|---|---|---|---|---|---|---|")
     verdicts = []
